@@ -1,0 +1,29 @@
+# Two commands: `make run` starts GovChat, `make test` runs the whole suite.
+# Both create .venv on a fresh machine with Python 3.11.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+run: $(INSTALLED)
+	$(VENV)/bin/govchat run
+
+test: $(INSTALLED)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/pip install -q ruff mypy types-PyYAML
+	$(VENV)/bin/ruff check govchat synapse_modules bots jitsi_jwt tests bench
+	$(VENV)/bin/mypy govchat synapse_modules
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "GovChat needs Python 3.11, found " + sys.version' 
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Bot-GovChat: answers questions about Malaysian government circulars."""

@@ -1,0 +1,24 @@
+"""Search over Malaysian government circulars (PKPA, PA, SPA, ...).
+
+Typical use::
+
+    from bots.pkpa_bot.search import SearchEngine
+
+    engine = SearchEngine()
+    result = engine.search("pekeliling tentang pengkomputeran awan")
+    if result.found:
+        for circular in result.circulars:
+            print(circular.display_id, circular.title_ms)
+"""
+
+from .corpus import Circular, display_id, load_circulars
+from .engine import Hit, SearchEngine, SearchResult
+
+__all__ = [
+    "Circular",
+    "Hit",
+    "SearchEngine",
+    "SearchResult",
+    "display_id",
+    "load_circulars",
+]

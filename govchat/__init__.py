@@ -1,0 +1,1 @@
+"""GovChat: settings, shared vocabulary and the tools that run a GovChat homeserver."""

@@ -1,0 +1,5 @@
+import sys
+
+from govchat.cli import main
+
+sys.exit(main())

@@ -1,0 +1,119 @@
+"""`govchat run`: render the config, start every GovChat service, stop them all together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+from govchat.mailserver import LocalMailServer
+from govchat.render import render_synapse_config
+from govchat.settings import Settings
+
+STARTUP_TIMEOUT_SECONDS = 120
+STOP_TIMEOUT_SECONDS = 20
+
+
+class StartupError(Exception):
+    """A service could not start; the message is one line for the operator."""
+
+
+def run(settings: Settings) -> int:
+    rendered = render_synapse_config(settings)
+    with ExitStack() as services:
+        if settings.uses_local_mail_server:
+            services.callback(_start_mail_server(settings).stop)
+        synapse = _start_synapse(rendered.homeserver_config)
+        services.callback(_stop_process, synapse)
+        stopping = _install_stop_handlers()
+        _wait_until_healthy(settings, synapse)
+        _print_banner(settings, rendered.homeserver_config)
+        while synapse.poll() is None and not stopping:
+            time.sleep(0.2)
+        if stopping:
+            print("govchat: stopping", flush=True)
+            return 0
+        print(f"govchat: Synapse exited with code {synapse.returncode}; see {settings.data_dir}/homeserver.log", file=sys.stderr)
+        return synapse.returncode or 1
+
+
+def _start_mail_server(settings: Settings) -> LocalMailServer:
+    port = settings.values["email"]["local_smtp_port"]
+    server = LocalMailServer(settings.mail_dir, port)
+    try:
+        server.start()
+    except OSError as error:
+        raise StartupError(f"email.local_smtp_port: cannot listen on 127.0.0.1:{port} ({error.strerror or error})") from None
+    return server
+
+
+def _start_synapse(homeserver_config: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(homeserver_config)]
+    return subprocess.Popen(command, cwd=homeserver_config.parent)
+
+
+def _install_stop_handlers() -> list[int]:
+    """Ctrl-C or SIGTERM ask the loop to stop; the ExitStack then stops every service."""
+    received: list[int] = []
+
+    def ask_to_stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, ask_to_stop)
+    signal.signal(signal.SIGTERM, ask_to_stop)
+    return received
+
+
+def _wait_until_healthy(settings: Settings, synapse: subprocess.Popen[bytes]) -> None:
+    url = f"http://127.0.0.1:{settings.port}/health"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if synapse.poll() is not None:
+            raise StartupError(f"Synapse stopped during start-up (code {synapse.returncode}); see {settings.data_dir}/homeserver.log")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise StartupError(f"Synapse did not answer on {url} within {STARTUP_TIMEOUT_SECONDS} s")
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _print_banner(settings: Settings, homeserver_config: Path) -> None:
+    mail = (
+        f"stored as .eml files in {settings.mail_dir}"
+        if settings.uses_local_mail_server
+        else f"sent through {settings.values['email']['smtp_host']}:{settings.values['email']['smtp_port']}"
+    )
+    print(
+        "\n".join(
+            [
+                "",
+                f"GovChat is running: homeserver {settings.public_baseurl} (server name {settings.server_name})",
+                "Create the first administrator in another terminal with:",
+                f"  .venv/bin/register_new_matrix_user -c {homeserver_config} --admin",
+                f"Outgoing mail is {mail}.",
+                f"Settings: {settings.data_dir}/govchat.yaml. Logs: {settings.data_dir}/homeserver.log. Stop with Ctrl-C.",
+                "",
+            ]
+        ),
+        flush=True,
+    )

@@ -1,0 +1,221 @@
+"""GovChat's one settings file: `$GOVCHAT_DATA_DIR/govchat.yaml`.
+
+The documented default, `config/govchat.yaml`, is also the schema: a key that is
+not in it is a typo, and a value must have the type of its default. Sections
+merge key by key; lists (such as the agencies) replace the default whole.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from govchat.agencies import Agency, agencies_from_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "config" / "govchat.yaml"
+SETTINGS_FILE_NAME = "govchat.yaml"
+DEFAULT_PORT = 8008
+
+# Sections whose keys are the operator's own, not GovChat's.
+FREE_FORM_KEYS = {"synapse_extra"}
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+_SERVER_NAME = re.compile(_HOSTNAME.pattern + r"(?::[0-9]{1,5})?")
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message is one line naming the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: dict[str, Any]
+    data_dir: Path
+    port: int
+
+    @property
+    def server_name(self) -> str:
+        return str(self.values["server_name"])
+
+    @property
+    def public_baseurl(self) -> str:
+        configured = str(self.values["public_baseurl"])
+        return configured or f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def agencies(self) -> tuple[Agency, ...]:
+        return agencies_from_config(self.values["registration"]["agencies"])
+
+    @property
+    def email(self) -> dict[str, Any]:
+        return dict(self.values["email"])
+
+    @property
+    def uses_local_mail_server(self) -> bool:
+        return not self.values["email"]["smtp_host"]
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("GOVCHAT_DATA_DIR", "var")).resolve()
+
+
+def port_from_env() -> int:
+    raw = os.environ.get("GOVCHAT_PORT", str(DEFAULT_PORT))
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"GOVCHAT_PORT: must be a port number from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def ensure_settings_file(data_dir: Path) -> Path:
+    """Create the settings file from the documented default, never overwriting it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SETTINGS_FILE_NAME
+    if not path.exists():
+        shutil.copyfile(DEFAULT_SETTINGS_FILE, path)
+    return path
+
+
+def load_settings(data_dir: Path, port: int) -> Settings:
+    defaults = _read_yaml(DEFAULT_SETTINGS_FILE)
+    overrides = _read_yaml(ensure_settings_file(data_dir))
+    values = _merge(defaults, overrides, path="")
+    _check_values(values)
+    return Settings(values=values, data_dir=data_dir, port=port)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise SettingsError(f"{path}{where}: not valid YAML ({problem})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{path}: cannot be read ({error})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: must be a mapping of settings, not {_kind(loaded)}")
+    return loaded
+
+
+def _merge(defaults: dict[str, Any], overrides: dict[str, Any], path: str) -> dict[str, Any]:
+    merged = copy.deepcopy(defaults)
+    for key, value in overrides.items():
+        key_path = f"{path}{key}"
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise SettingsError(f"{key_path}: unknown setting (known here: {known})")
+        default = defaults[key]
+        if isinstance(default, dict) and key_path not in FREE_FORM_KEYS:
+            if not isinstance(value, dict):
+                raise SettingsError(f"{key_path}: must be a mapping of settings, not {_kind(value)}")
+            merged[key] = _merge(default, value, path=f"{key_path}.")
+        else:
+            _check_type(key_path, value, default)
+            merged[key] = value
+    return merged
+
+
+def _check_type(key_path: str, value: Any, default: Any) -> None:
+    expected: type = type(default)
+    # bool is a subclass of int in Python, but `true` is no port number.
+    matches = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not matches:
+        raise SettingsError(f"{key_path}: must be {_kind_name(expected)}, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    return f"{_kind_name(type(value))} {value!r}" if not isinstance(value, (dict, list)) else _kind_name(type(value))
+
+
+def _kind_name(kind: type) -> str:
+    names = {bool: "true or false", int: "a whole number", str: "text", list: "a list", dict: "a mapping", type(None): "empty"}
+    return names.get(kind, kind.__name__)
+
+
+def _check_values(values: dict[str, Any]) -> None:
+    for key_path, check in _VALUE_CHECKS.items():
+        section: Any = values
+        for part in key_path.split("."):
+            section = section[part]
+        problem = check(section)
+        if problem:
+            raise SettingsError(f"{key_path}: {problem}")
+
+
+def _server_name_problem(value: str) -> str | None:
+    if not _SERVER_NAME.fullmatch(value):
+        return f"must be a lower-case domain name such as govchat.example.gov.my, got {value!r}"
+    return None
+
+
+def _baseurl_problem(value: str) -> str | None:
+    if value and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+        return f"must be empty or an http(s) URL such as https://govchat.example.gov.my/, got {value!r}"
+    return None
+
+
+def _port_problem(value: int) -> str | None:
+    return None if 1 <= value <= 65535 else f"must be a port number from 1 to 65535, got {value}"
+
+
+def _upload_size_problem(value: int) -> str | None:
+    return None if 1 <= value <= 2048 else f"must be from 1 to 2048 megabytes, got {value}"
+
+
+def _agencies_problem(entries: list[Any]) -> str | None:
+    if not entries:
+        return "must list at least one agency, or nobody could register"
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != {"domain", "name", "ministry"}:
+            return f"entry {index + 1} must have exactly the keys domain, name and ministry"
+        for field in ("domain", "name", "ministry"):
+            if not isinstance(entry[field], str) or not entry[field].strip():
+                return f"entry {index + 1}: {field} must be non-empty text"
+        domain = entry["domain"]
+        if not _HOSTNAME.fullmatch(domain) or "." not in domain or domain.startswith("xn--"):
+            return f"entry {index + 1}: domain must be a lower-case ASCII domain such as mampu.gov.my, got {domain!r}"
+        if domain in seen:
+            return f"entry {index + 1}: domain {domain} is listed twice"
+        seen.add(domain)
+    return None
+
+
+def _server_list_problem(entries: list[Any]) -> str | None:
+    for entry in entries:
+        if not isinstance(entry, str) or not _SERVER_NAME.fullmatch(entry):
+            return f"must list server names such as partner.gov.my, got {entry!r}"
+    return None
+
+
+def _notif_from_problem(value: str) -> str | None:
+    if value and not re.fullmatch(r"[^<>@\n]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+", value):
+        return f"must be empty or an address such as 'GovChat <noreply@example.gov.my>', got {value!r}"
+    return None
+
+
+_VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "server_name": _server_name_problem,
+    "public_baseurl": _baseurl_problem,
+    "registration.agencies": _agencies_problem,
+    "email.smtp_port": _port_problem,
+    "email.local_smtp_port": _port_problem,
+    "email.notif_from": _notif_from_problem,
+    "media.max_upload_size_mb": _upload_size_problem,
+    "federation.allowed_servers": _server_list_problem,
+}

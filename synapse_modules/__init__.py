@@ -1,0 +1,1 @@
+"""GovChat's Synapse modules, one folder per rule users meet."""

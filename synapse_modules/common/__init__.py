@@ -1,0 +1,1 @@
+"""Pieces every GovChat Synapse module shares."""

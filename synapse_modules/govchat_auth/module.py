@@ -1,0 +1,59 @@
+"""Synapse adapter for registration rules: thin wiring around govchat.emails."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from synapse.module_api import ModuleApi
+
+from govchat.emails import Accepted, Refusal, check_registration_email
+from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.govchat_auth import synapse_adapter
+from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
+from synapse_modules.govchat_auth.servlets import UserAgenciesResource
+from synapse_modules.govchat_auth.store import UserAgencyStore
+
+logger = logging.getLogger(__name__)
+
+
+class GovChatAuth:
+    def __init__(self, config: GovChatAuthConfig, api: ModuleApi) -> None:
+        self._config = config
+        self._api = api
+        self._store = UserAgencyStore(api)
+        api.register_password_auth_provider_callbacks(is_3pid_allowed=self.is_3pid_allowed)
+        api.register_third_party_rules_callbacks(
+            on_add_user_third_party_identifier=self.on_add_user_third_party_identifier,
+        )
+        api.register_web_resource(f"{GOVCHAT_API_PREFIX}/users/agencies", UserAgenciesResource(api, self._store))
+        synapse_adapter.install(self.email_refusal_sentence)
+
+    @staticmethod
+    def parse_config(config: dict[str, Any]) -> GovChatAuthConfig:
+        return parse_govchat_auth_config(config)
+
+    def email_refusal_sentence(self, address: object) -> str | None:
+        verdict = check_registration_email(address, self._config.agencies)
+        return verdict.message if isinstance(verdict, Refusal) else None
+
+    async def is_3pid_allowed(self, medium: str, address: str, registration: bool) -> bool:
+        """The enforcing check: Synapse asks it at request-token time and again at registration."""
+        if medium != "email":
+            return False  # GovChat identifies people by official e-mail only (R1.2).
+        verdict = check_registration_email(address, self._config.agencies)
+        if isinstance(verdict, Refusal):
+            logger.info("Refused e-mail 3PID (%s, registration=%s)", verdict.name, registration)
+            return False
+        return True
+
+    async def on_add_user_third_party_identifier(self, user_id: str, medium: str, address: str) -> None:
+        if medium != "email":
+            return
+        verdict = check_registration_email(address, self._config.agencies)
+        if not isinstance(verdict, Accepted):
+            # Only an administrator can bind such an address; there is no agency to record.
+            logger.warning("User %s bound a non-agency e-mail; no agency recorded", user_id)
+            return
+        await self._store.record(user_id, verdict.address, verdict.agency, int(time.time() * 1000))

@@ -1,0 +1,92 @@
+"""Each user's agency, kept in Synapse's own database beside the accounts.
+
+The agency is recorded once, when the e-mail is bound at registration, so the
+monthly report keeps counting people where they registered even if the agency
+list changes later. Kept in the database (not in memory) so every Synapse
+worker sees the same records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from synapse.module_api import ModuleApi
+
+from govchat.agencies import Agency
+
+_CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS govchat_user_agencies (
+    user_id TEXT NOT NULL PRIMARY KEY,
+    email TEXT NOT NULL,
+    agency_domain TEXT NOT NULL,
+    agency_name TEXT NOT NULL,
+    ministry TEXT NOT NULL,
+    recorded_ts BIGINT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class UserAgency:
+    user_id: str
+    email: str
+    agency: Agency
+    recorded_ts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "agency": self.agency.as_dict(),
+            "recorded_ts": self.recorded_ts,
+        }
+
+
+class UserAgencyStore:
+    def __init__(self, api: ModuleApi) -> None:
+        self._api = api
+        self._table_ready = False
+
+    async def record(self, user_id: str, email: str, agency: Agency, now_ms: int) -> None:
+        """Record the user's agency unless one is already recorded."""
+        await self._ensure_table()
+
+        def insert(txn: Any) -> None:
+            txn.execute(
+                "INSERT INTO govchat_user_agencies"
+                " (user_id, email, agency_domain, agency_name, ministry, recorded_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+                (user_id, email, agency.domain, agency.name, agency.ministry, now_ms),
+            )
+
+        await self._api.run_db_interaction("govchat_record_user_agency", insert)
+
+    async def page(self, after_user_id: str, limit: int) -> list[UserAgency]:
+        """Up to `limit` records ordered by user ID, starting after `after_user_id`."""
+        await self._ensure_table()
+
+        def select(txn: Any) -> list[tuple[Any, ...]]:
+            txn.execute(
+                "SELECT user_id, email, agency_domain, agency_name, ministry, recorded_ts"
+                " FROM govchat_user_agencies WHERE user_id > ? ORDER BY user_id LIMIT ?",
+                (after_user_id, limit),
+            )
+            return list(txn.fetchall())
+
+        rows = await self._api.run_db_interaction("govchat_list_user_agencies", select)
+        return [
+            UserAgency(
+                user_id=row[0],
+                email=row[1],
+                agency=Agency(domain=row[2], name=row[3], ministry=row[4]),
+                recorded_ts=int(row[5]),
+            )
+            for row in rows
+        ]
+
+    async def _ensure_table(self) -> None:
+        if self._table_ready:
+            return
+        await self._api.run_db_interaction("govchat_create_user_agencies", lambda txn: txn.execute(_CREATE_TABLE))
+        self._table_ready = True

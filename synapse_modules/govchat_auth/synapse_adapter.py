@@ -1,0 +1,119 @@
+"""The only place GovChat reaches into Synapse internals (written against Synapse 1.163).
+
+Synapse enforces the rules itself (the `is_3pid_allowed` callback and its password
+policy), but answers in fixed English sentences, and with MSC2000's
+M_PASSWORD_* codes rather than the specification's M_WEAK_PASSWORD. GovChat
+users must be told why in Malay and English, so this adapter:
+
+- runs the e-mail policy before Synapse's e-mail request-token handlers, so a
+  refused address gets M_THREEPID_DENIED with GovChat's sentence (and before
+  Synapse's own parsing, which would answer several-@ addresses with a bare 400);
+- re-words password-policy refusals as M_WEAK_PASSWORD in both languages.
+
+If a Synapse upgrade moves these names, start-up fails here loudly and the
+integration tests that read the sentences fail; the rules themselves still hold
+through the public callbacks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Awaitable, Callable
+
+from synapse.api.errors import Codes, PasswordRefusedError, SynapseError
+from synapse.handlers.password_policy import PasswordPolicyHandler
+from synapse.http.site import SynapseRequest
+from synapse.rest.client.account import EmailThreepidRequestTokenRestServlet
+from synapse.rest.client.register import EmailRegisterRequestTokenRestServlet
+
+EmailRefusal = Callable[[object], "str | None"]
+
+_PASSWORD_SENTENCES = {
+    Codes.PASSWORD_TOO_SHORT: (
+        "Kata laluan mesti sekurang-kurangnya {length} aksara.",
+        "The password must be at least {length} characters long.",
+    ),
+    Codes.PASSWORD_NO_DIGIT: (
+        "Kata laluan mesti mengandungi sekurang-kurangnya satu digit.",
+        "The password must contain at least one digit.",
+    ),
+    Codes.PASSWORD_NO_SYMBOL: (
+        "Kata laluan mesti mengandungi sekurang-kurangnya satu simbol (contoh: ! @ # ?).",
+        "The password must contain at least one symbol (for example ! @ # ?).",
+    ),
+    Codes.PASSWORD_NO_LOWERCASE: (
+        "Kata laluan mesti mengandungi sekurang-kurangnya satu huruf kecil.",
+        "The password must contain at least one lower-case letter.",
+    ),
+    Codes.PASSWORD_NO_UPPERCASE: (
+        "Kata laluan mesti mengandungi sekurang-kurangnya satu huruf besar.",
+        "The password must contain at least one upper-case letter.",
+    ),
+}
+_GENERIC_PASSWORD_SENTENCE = (
+    "Kata laluan ini tidak mematuhi dasar kata laluan GovChat.",
+    "This password does not meet GovChat's password policy.",
+)
+
+
+def install(email_refusal: EmailRefusal) -> None:
+    """Install both wrappers; safe to call more than once in one process."""
+    for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailThreepidRequestTokenRestServlet):
+        _refuse_emails_first(servlet_class, email_refusal)
+    _reword_password_refusals()
+
+
+def _refuse_emails_first(servlet_class: type, email_refusal: EmailRefusal) -> None:
+    original: Callable[[Any, SynapseRequest], Awaitable[Any]] = servlet_class.on_POST  # type: ignore[attr-defined]
+    if getattr(original, "govchat_wrapped", False):
+        return
+
+    async def on_POST(self: Any, request: SynapseRequest) -> Any:
+        email = _peek_json_field(request, "email")
+        # A request without the field is left to Synapse, which answers it with a 400.
+        sentence = None if email is _NO_FIELD else email_refusal(email)
+        if sentence is not None:
+            raise SynapseError(403, sentence, Codes.THREEPID_DENIED)
+        return await original(self, request)
+
+    on_POST.govchat_wrapped = True  # type: ignore[attr-defined]
+    servlet_class.on_POST = on_POST  # type: ignore[attr-defined]
+
+
+def _peek_json_field(request: SynapseRequest, field: str) -> object:
+    """The field from a JSON body, leaving the body for Synapse to read again."""
+    content = request.content
+    if content is None:
+        return _NO_FIELD
+    try:
+        content.seek(0)
+        body = json.loads(content.read())
+    except ValueError:
+        return _NO_FIELD
+    finally:
+        content.seek(0)
+    if not isinstance(body, dict) or field not in body:
+        return _NO_FIELD
+    return body[field]
+
+
+_NO_FIELD = object()
+
+
+def _reword_password_refusals() -> None:
+    original = PasswordPolicyHandler.validate_password
+    if getattr(original, "govchat_wrapped", False):
+        return
+
+    def validate_password(self: PasswordPolicyHandler, password: str) -> None:
+        try:
+            original(self, password)
+        except PasswordRefusedError as refusal:
+            malay, english = _PASSWORD_SENTENCES.get(refusal.errcode, _GENERIC_PASSWORD_SENTENCE)
+            length = self.policy.get("minimum_length", 0)
+            sentence = f"{malay} / {english}".format(length=length)
+            raise PasswordRefusedError(msg=sentence, errcode=Codes.WEAK_PASSWORD) from None
+
+    validate_password.govchat_wrapped = True  # type: ignore[attr-defined]
+    PasswordPolicyHandler.validate_password = validate_password  # type: ignore[method-assign]
+
