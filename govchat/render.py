@@ -90,6 +90,10 @@ def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
             "name": "synapse_modules.govchat_auth.GovChatAuth",
             "config": {"agencies": [agency.as_dict() for agency in settings.agencies]},
         },
+        {
+            "name": "synapse_modules.file_sharing.FileSharingLimits",
+            "config": {"max_upload_size_mb": settings.values["media"]["max_upload_size_mb"]},
+        },
     ]
 
 

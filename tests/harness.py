@@ -1,0 +1,233 @@
+"""A real GovChat homeserver for tests: started with `govchat run`, driven over HTTP.
+
+Each `GovChatServer` gets its own data dir and free ports, writes a govchat.yaml
+(plus test-only overrides such as relaxed rate limits), starts the same launcher
+`make run` uses, and waits until Synapse answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from govchat.mailserver import mail_files, read_mail
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT_SECONDS = 120
+
+# Tests register many users and send many requests from one address; Synapse's
+# default rate limits would turn that into flaky 429s. Each rule still holds.
+_RELAXED = {"per_second": 1000, "burst_count": 1000}
+TEST_SYNAPSE_OVERRIDES: dict[str, Any] = {
+    "rc_message": _RELAXED,
+    "rc_registration": _RELAXED,
+    "rc_registration_token_validity": _RELAXED,
+    "rc_login": {"address": _RELAXED, "account": _RELAXED, "failed_attempts": _RELAXED},
+    "rc_3pid_validation": _RELAXED,
+    "rc_joins": {"local": _RELAXED, "remote": _RELAXED},
+    "rc_invites": {"per_room": _RELAXED, "per_user": _RELAXED, "per_issuer": _RELAXED},
+    "rc_admin_redaction": _RELAXED,
+    "rc_media_create": _RELAXED,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class User:
+    user_id: str
+    password: str
+    access_token: str
+    email: str | None = None
+
+    @property
+    def localpart(self) -> str:
+        return self.user_id[1:].split(":")[0]
+
+
+@dataclass
+class GovChatServer:
+    data_dir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    smtp_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    _seen_mail: set[Path] = field(default_factory=set)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def homeserver_config(self) -> Path:
+        return self.data_dir / "homeserver.yaml"
+
+    @property
+    def server_name(self) -> str:
+        return str(self.settings.get("server_name", "govchat.localhost"))
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["GOVCHAT_DATA_DIR"] = str(self.data_dir)
+        env["GOVCHAT_PORT"] = str(self.port)
+        return env
+
+    def write_settings(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        settings = dict(self.settings)
+        settings.setdefault("email", {})
+        settings["email"] = {**settings["email"], "local_smtp_port": self.smtp_port}
+        extra = dict(TEST_SYNAPSE_OVERRIDES)
+        extra.update(settings.get("synapse_extra", {}))
+        settings["synapse_extra"] = extra
+        (self.data_dir / "govchat.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+
+    def start(self) -> None:
+        if not (self.data_dir / "govchat.yaml").exists():
+            self.write_settings()
+        log = open(self.data_dir / "launcher.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "govchat", "run"],
+            cwd=REPO_ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_until_ready()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process is None:
+            return 0
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.process = None
+        return code
+
+    def _wait_until_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"govchat run exited with {self.process.returncode}: {self.launcher_log()}")
+            # The launcher prints its banner only once Synapse is healthy.
+            if "GovChat is running" in self.launcher_log():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"GovChat did not start in time: {self.launcher_log()}")
+
+    def launcher_log(self) -> str:
+        path = self.data_dir / "launcher.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # --- HTTP -----------------------------------------------------------------
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.base_url + path, headers=headers, timeout=120, **kwargs)
+
+    def client_api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        return self.request(method, "/_matrix/client/v3" + path, token, **kwargs)
+
+    # --- accounts -------------------------------------------------------------
+
+    def register_admin(self, localpart: str | None = None, password: str = "Admin-pass-1234") -> User:
+        return self._register_with_shared_secret(localpart or f"admin-{uuid.uuid4().hex[:8]}", password, admin=True)
+
+    def register_plain_user(self, localpart: str | None = None, password: str = "User-pass-1234") -> User:
+        """A user without e-mail, made with the shared secret (as an operator would script it)."""
+        return self._register_with_shared_secret(localpart or f"user-{uuid.uuid4().hex[:8]}", password, admin=False)
+
+    def _register_with_shared_secret(self, localpart: str, password: str, admin: bool) -> User:
+        secrets = yaml.safe_load((self.data_dir / "secrets.yaml").read_text())
+        nonce = self.request("GET", "/_synapse/admin/v1/register").json()["nonce"]
+        mac = hmac.new(secrets["registration_shared_secret"].encode(), digestmod=hashlib.sha1)
+        mac.update(b"\x00".join([nonce.encode(), localpart.encode(), password.encode(), b"admin" if admin else b"notadmin"]))
+        body = {"nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": mac.hexdigest()}
+        answer = self.request("POST", "/_synapse/admin/v1/register", json=body)
+        answer.raise_for_status()
+        data = answer.json()
+        return User(user_id=data["user_id"], password=password, access_token=data["access_token"])
+
+    def register_with_email(self, email: str, password: str = "Kerajaan-2026!", localpart: str | None = None) -> User:
+        """The full flow Element uses: request a token, follow the mailed link, register."""
+        client_secret = uuid.uuid4().hex
+        answer = self.client_api(
+            "POST", "/register/email/requestToken", json={"email": email, "client_secret": client_secret, "send_attempt": 1}
+        )
+        assert answer.status_code == 200, answer.text
+        sid = answer.json()["sid"]
+        link = mail_link(self.wait_for_mail(to=email.lower()), "submit_token")
+        assert requests.get(link, timeout=30).status_code == 200
+        body: dict[str, Any] = {"username": localpart or f"u{uuid.uuid4().hex[:10]}", "password": password}
+        first = self.client_api("POST", "/register", json=body)
+        assert first.status_code == 401, first.text
+        body["auth"] = {
+            "type": "m.login.email.identity",
+            "threepid_creds": {"sid": sid, "client_secret": client_secret},
+            "session": first.json()["session"],
+        }
+        answer = self.client_api("POST", "/register", json=body)
+        assert answer.status_code == 200, answer.text
+        data = answer.json()
+        return User(user_id=data["user_id"], password=password, access_token=data["access_token"], email=email.lower())
+
+    def login(self, user_id: str, password: str) -> requests.Response:
+        body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password}
+        return self.client_api("POST", "/login", json=body)
+
+    # --- mail -----------------------------------------------------------------
+
+    def new_mail(self) -> list[Path]:
+        """Messages that arrived since the last call (or since the server started)."""
+        fresh = [path for path in mail_files(self.mail_dir) if path not in self._seen_mail]
+        self._seen_mail.update(fresh)
+        return fresh
+
+    def wait_for_mail(self, to: str, timeout: float = 30) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        pending: list[EmailMessage] = []
+        while time.monotonic() < deadline:
+            pending.extend(read_mail(path) for path in self.new_mail())
+            for message in pending:
+                if message["To"] == to:
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {to} within {timeout} s")
+
+
+def mail_link(message: EmailMessage, marker: str) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    match = re.search(r"https?://\S*" + re.escape(marker) + r"\S*", text)
+    assert match, f"no link with {marker!r} in mail: {text}"
+    return match.group(0)
