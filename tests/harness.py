@@ -72,6 +72,7 @@ class GovChatServer:
     smtp_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     _seen_mail: set[Path] = field(default_factory=set)
+    _log_offset: int = 0
 
     @property
     def base_url(self) -> str:
@@ -108,7 +109,9 @@ class GovChatServer:
     def start(self) -> None:
         if not (self.data_dir / "govchat.yaml").exists():
             self.write_settings()
-        log = open(self.data_dir / "launcher.log", "ab")
+        log_path = self.data_dir / "launcher.log"
+        self._log_offset = log_path.stat().st_size if log_path.exists() else 0
+        log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govchat", "run"],
             cwd=REPO_ROOT,
@@ -143,8 +146,13 @@ class GovChatServer:
         raise RuntimeError(f"GovChat did not start in time: {self.launcher_log()}")
 
     def launcher_log(self) -> str:
+        """What the launcher printed since the last start."""
         path = self.data_dir / "launcher.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        if not path.exists():
+            return ""
+        with open(path, "rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode(errors="replace")
 
     # --- HTTP -----------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+"""Starting, stopping and restarting GovChat as an operator does with `make run`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.harness import REPO_ROOT, GovChatServer, free_port
+
+
+def pid_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_restart_keeps_users_rooms_and_secrets_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    server = GovChatServer(data_dir=tmp_path / "data")
+    server.start()
+    user = server.register_plain_user(password="Simpan-Data-2026!")
+    room_id = server.client_api("POST", "/createRoom", user.access_token, json={"name": "Bilik Gerakan"}).json()["room_id"]
+    kept_files = {name: (server.data_dir / name).read_bytes() for name in ("secrets.yaml", "signing.key")}
+    assert server.process is not None
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    assert children, "the launcher should have started Synapse as its child"
+
+    assert server.stop(signal.SIGINT) == 0  # what Ctrl-C sends
+    assert not any(pid_is_alive(int(child)) for child in children)
+    assert port_is_free(server.port) and port_is_free(server.smtp_port)
+
+    server.start()
+    try:
+        login = server.login(user.user_id, "Simpan-Data-2026!")
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        assert room_id in server.client_api("GET", "/joined_rooms", token).json()["joined_rooms"]
+        # The old access token still works: the macaroon secret was kept.
+        assert server.client_api("GET", "/account/whoami", user.access_token).status_code == 200
+        for name, content in kept_files.items():
+            assert (server.data_dir / name).read_bytes() == content
+    finally:
+        server.stop()
+
+
+def test_first_administrator_is_created_with_synapses_own_command(govchat: GovChatServer) -> None:
+    localpart = f"pentadbir{uuid.uuid4().hex[:6]}"
+    command = subprocess.run(
+        [str(Path(sys.executable).parent / "register_new_matrix_user"), "-c", str(govchat.homeserver_config),
+         "-u", localpart, "-p", "Pentadbir-Utama-1!", "--admin"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert command.returncode == 0, command.stderr
+    login = govchat.login(f"@{localpart}:{govchat.server_name}", "Pentadbir-Utama-1!")
+    assert login.status_code == 200
+    whois = govchat.request("GET", f"/_synapse/admin/v2/users/@{localpart}:{govchat.server_name}", login.json()["access_token"])
+    assert whois.json()["admin"] is True
+
+
+@pytest.mark.parametrize(
+    ("settings_text", "key"),
+    [
+        ("email:\n  smtp_port: lima\n", "email.smtp_port"),
+        ("registration:\n  agencis: []\n", "registration.agencis"),
+        ("server_name: [oops\n", "not valid YAML"),
+    ],
+)
+def test_broken_settings_stop_start_up_with_one_line_and_no_traceback(tmp_path: Path, settings_text: str, key: str) -> None:
+    tmp_path.joinpath("govchat.yaml").write_text(settings_text)
+    port = free_port()
+    env = {**os.environ, "GOVCHAT_DATA_DIR": str(tmp_path), "GOVCHAT_PORT": str(port)}
+    command = subprocess.run([sys.executable, "-m", "govchat", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert command.returncode == 2
+    lines = command.stderr.strip().splitlines()
+    assert len(lines) == 1, command.stderr
+    assert lines[0].startswith("govchat: ") and key in lines[0]
+    assert "Traceback" not in command.stdout + command.stderr
+    assert not (tmp_path / "homeserver.yaml").exists()
+    assert port_is_free(port)
+
+
+def test_busy_mail_port_is_reported_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as occupier:
+        occupier.bind(("127.0.0.1", 0))
+        occupier.listen()
+        busy_port = occupier.getsockname()[1]
+        tmp_path.joinpath("govchat.yaml").write_text(f"email:\n  local_smtp_port: {busy_port}\n")
+        env = {**os.environ, "GOVCHAT_DATA_DIR": str(tmp_path), "GOVCHAT_PORT": str(free_port())}
+        command = subprocess.run([sys.executable, "-m", "govchat", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert command.returncode == 2
+    assert command.stderr.strip().splitlines() == [command.stderr.strip()]
+    assert "email.local_smtp_port" in command.stderr and "Traceback" not in command.stderr

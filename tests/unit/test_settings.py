@@ -1,0 +1,97 @@
+"""govchat.yaml: created once from the documented default, merged with defaults, checked strictly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from govchat.render import render_synapse_config
+from govchat.settings import DEFAULT_SETTINGS_FILE, SettingsError, load_settings
+
+
+def write(data_dir: Path, text: str) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "govchat.yaml").write_text(text, encoding="utf-8")
+
+
+def test_first_load_copies_the_documented_default(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, 8008)
+    assert (tmp_path / "govchat.yaml").read_text() == DEFAULT_SETTINGS_FILE.read_text()
+    assert settings.server_name == "govchat.localhost"
+    assert settings.public_baseurl == "http://127.0.0.1:8008/"
+
+
+def test_existing_settings_file_is_never_overwritten(tmp_path: Path) -> None:
+    write(tmp_path, "server_name: kerajaan.example.gov.my\n")
+    load_settings(tmp_path, 8008)
+    assert (tmp_path / "govchat.yaml").read_text() == "server_name: kerajaan.example.gov.my\n"
+
+
+def test_missing_keys_take_their_documented_defaults(tmp_path: Path) -> None:
+    write(tmp_path, "email:\n  smtp_host: mail.example.gov.my\n")
+    settings = load_settings(tmp_path, 8008)
+    assert settings.values["email"]["smtp_host"] == "mail.example.gov.my"
+    assert settings.values["email"]["smtp_port"] == 587
+    assert settings.values["media"]["max_upload_size_mb"] == 100
+    assert any(agency.domain == "gov.my" for agency in settings.agencies)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("server_name: [1, 2\n", "not valid YAML"),
+        ("sever_name: x.gov.my\n", "sever_name"),
+        ("email:\n  smtp_port: abc\n", "email.smtp_port"),
+        ("email:\n  smtp_port: 70000\n", "email.smtp_port"),
+        ("email:\n  smtp_port: true\n", "email.smtp_port"),
+        ("email:\n  require_transport_security: 'no'\n", "email.require_transport_security"),
+        ("email: yes\n", "email"),
+        ("server_name: 'Kerajaan Malaysia'\n", "server_name"),
+        ("public_baseurl: ftp://x\n", "public_baseurl"),
+        ("registration:\n  agencies: []\n", "registration.agencies"),
+        ("registration:\n  agencies:\n    - domain: GOV.MY\n      name: x\n      ministry: y\n", "registration.agencies"),
+        ("registration:\n  agencies:\n    - domain: gov.my\n      name: x\n", "registration.agencies"),
+        ("media:\n  max_upload_size_mb: 0\n", "media.max_upload_size_mb"),
+        ("federation:\n  allowed_servers: ['not a server']\n", "federation.allowed_servers"),
+        ("- just\n- a list\n", "mapping"),
+    ],
+)
+def test_wrong_setting_is_one_line_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
+    write(tmp_path, text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(tmp_path, 8008)
+    message = str(raised.value)
+    assert key in message
+    assert "\n" not in message
+
+
+def test_rendered_config_is_standard_synapse_yaml_with_kept_secrets(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, 18123)
+    first = yaml.safe_load(render_synapse_config(settings).homeserver_config.read_text())
+    second = yaml.safe_load(render_synapse_config(settings).homeserver_config.read_text())
+    assert first["registration_shared_secret"] == second["registration_shared_secret"]
+    assert first["macaroon_secret_key"] == second["macaroon_secret_key"]
+    assert first["listeners"][0]["port"] == 18123
+    assert first["listeners"][0]["bind_addresses"] == ["127.0.0.1"]
+    assert first["registrations_require_3pid"] == ["email"]
+    assert first["federation_domain_whitelist"] == []
+    assert first["encryption_enabled_by_default_for_room_type"] == "invite"
+    assert first["email"]["smtp_host"] == "127.0.0.1"
+    assert oct((tmp_path / "secrets.yaml").stat().st_mode & 0o777) == "0o600"
+
+
+def test_synapse_extra_is_merged_over_the_rendered_config(tmp_path: Path) -> None:
+    write(tmp_path, "synapse_extra:\n  rc_message:\n    per_second: 5\n  email:\n    app_name: Uji\n")
+    config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
+    assert config["rc_message"] == {"per_second": 5}
+    assert config["email"]["app_name"] == "Uji"
+    assert config["email"]["smtp_host"] == "127.0.0.1"
+
+
+def test_partner_servers_switch_federation_on_for_them_only(tmp_path: Path) -> None:
+    write(tmp_path, "federation:\n  allowed_servers: [rakan.gov.my]\n")
+    config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
+    assert config["federation_domain_whitelist"] == ["rakan.gov.my"]
+    assert "federation" in config["listeners"][0]["resources"][0]["names"]
