@@ -1,0 +1,230 @@
+"""Bot-GovChat against a real homeserver, spoken to by E2EE matrix-nio users (R7)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import AsyncClient, RoomCreateResponse, RoomMessageNotice, RoomPreset
+
+from tests.harness import GovChatServer, User
+from tests.nio_clients import close_all, e2ee_client, run, send_encrypted_text, sync_until
+
+BOT_LOCALPART = "bot-govchat"
+
+
+def bot_id(server: GovChatServer) -> str:
+    return f"@{BOT_LOCALPART}:{server.server_name}"
+
+
+def has_joined(client: AsyncClient, room_id: str, user_id: str) -> bool:
+    room = client.rooms.get(room_id)
+    return room is not None and user_id in room.users and user_id not in room.invited_users
+
+
+class Notices:
+    """The bot's notices a client has seen, by the event they reply to."""
+
+    def __init__(self, client: AsyncClient, bot_user_id: str) -> None:
+        self.by_question: dict[str, list[RoomMessageNotice]] = {}
+        self.bot_user_id = bot_user_id
+        client.add_event_callback(self._seen, RoomMessageNotice)  # type: ignore[arg-type]
+
+    def _seen(self, room: Any, event: RoomMessageNotice) -> None:
+        if event.sender != self.bot_user_id:
+            return
+        relates = event.source.get("content", {}).get("m.relates_to", {})
+        question = relates.get("m.in_reply_to", {}).get("event_id", "")
+        self.by_question.setdefault(question, []).append(event)
+
+    def html(self, question_id: str) -> str:
+        return str(self.by_question[question_id][0].source["content"].get("formatted_body", ""))
+
+
+async def open_direct_chat(client: AsyncClient, server: GovChatServer) -> str:
+    created = await client.room_create(preset=RoomPreset.private_chat, invite=[bot_id(server)], is_direct=True)
+    assert isinstance(created, RoomCreateResponse), created
+    await sync_until(client, lambda: has_joined(client, created.room_id, bot_id(server)), timeout=60)
+    return created.room_id
+
+
+async def ask(client: AsyncClient, notices: Notices, room_id: str, question: str, timeout: float = 30) -> RoomMessageNotice:
+    event_id = await send_encrypted_text(client, room_id, question)
+    await sync_until(client, lambda: event_id in notices.by_question, timeout=timeout)
+    return notices.by_question[event_id][0]
+
+
+def test_encrypted_direct_chat_answers_numbers_free_text_unknown_and_help(govchat: GovChatServer, tmp_path: Path) -> None:
+    user = govchat.register_plain_user()
+
+    async def scenario() -> None:
+        client = await e2ee_client(govchat, user, tmp_path / "user")
+        notices = Notices(client, bot_id(govchat))
+        try:
+            room_id = await open_direct_chat(client, govchat)
+            assert client.rooms[room_id].encrypted
+
+            by_number = await ask(client, notices, room_id, "pkpa bil 1 tahun 2021")
+            assert "PKPA 1/2021" in by_number.body
+            assert by_number.source["content"]["format"] == "org.matrix.custom.html"
+
+            free_text = await ask(client, notices, room_id, "cyber security incident reporting")
+            assert "SPA 4/2006" in free_text.body.split("\n")[1] or "SPA 4/2006" in free_text.body
+
+            unknown = await ask(client, notices, room_id, "<script>alert(1)</script> resepi nasi lemak")
+            assert "Tiada pekeliling" in unknown.body and "No matching circular" in unknown.body
+            html = unknown.source["content"]["formatted_body"]
+            assert "<script>" not in html and "&lt;script&gt;" in html
+
+            help_answer = await ask(client, notices, room_id, "bantuan")
+            assert "butiran PKPA 1/2021" in help_answer.body and "details" in help_answer.body
+        finally:
+            await close_all(client)
+
+    run(scenario())
+
+
+def test_group_answers_only_when_mentioned_or_commanded(govchat: GovChatServer, tmp_path: Path) -> None:
+    alice, bob = govchat.register_plain_user(), govchat.register_plain_user()
+
+    async def scenario() -> None:
+        client = await e2ee_client(govchat, alice, tmp_path / "alice")
+        notices = Notices(client, bot_id(govchat))
+        try:
+            created = await client.room_create(preset=RoomPreset.private_chat, invite=[bob.user_id, bot_id(govchat)])
+            assert isinstance(created, RoomCreateResponse)
+            room_id = created.room_id
+            assert govchat.client_api("POST", f"/rooms/{room_id}/join", bob.access_token, json={}).status_code == 200
+            await sync_until(client, lambda: has_joined(client, room_id, bot_id(govchat)) and has_joined(client, room_id, bob.user_id), timeout=60)
+
+            chatter = await send_encrypted_text(client, room_id, "pekeliling tentang pengkomputeran awan, ada sesiapa tahu?")
+            mentioned = await ask(client, notices, room_id, "Bot-GovChat: pekeliling tentang pengkomputeran awan")
+            assert "PKPA 1/2021" in mentioned.body
+            commanded = await ask(client, notices, room_id, "!cari PKPA 2/2021")
+            assert "PKPA 2/2021" in commanded.body
+            assert chatter not in notices.by_question
+        finally:
+            await close_all(client)
+
+    run(scenario())
+
+
+def test_rate_limit_gets_one_polite_answer(govchat: GovChatServer, tmp_path: Path) -> None:
+    user = govchat.register_plain_user()
+
+    async def scenario() -> None:
+        client = await e2ee_client(govchat, user, tmp_path / "user")
+        notices = Notices(client, bot_id(govchat))
+        try:
+            room_id = await open_direct_chat(client, govchat)
+            questions = [await send_encrypted_text(client, room_id, f"PKPA {n}/2021") for n in (1, 2) * 4]
+            await sync_until(client, lambda: sum(len(v) for v in notices.by_question.values()) >= 6, timeout=60)
+            await asyncio.sleep(2)
+            await client.sync(timeout=0)
+            answers = [notices.by_question.get(question, []) for question in questions]
+            polite = [a for a in answers if a and "terlalu banyak" in a[0].body]
+            assert len(polite) == 1
+            assert sum(1 for a in answers if a) == 6  # a burst of five, then one polite refusal
+            assert all(len(a) <= 1 for a in answers)
+        finally:
+            await close_all(client)
+
+    run(scenario())
+
+
+def test_undecryptable_message_gets_a_hint_to_verify_the_session(govchat: GovChatServer, tmp_path: Path) -> None:
+    user = govchat.register_plain_user()
+
+    async def scenario() -> None:
+        client = await e2ee_client(govchat, user, tmp_path / "user")
+        notices = Notices(client, bot_id(govchat))
+        try:
+            room_id = await open_direct_chat(client, govchat)
+            garbage = {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+                "sender_key": "mCwtiRkNCivSDeg5LM8SGQ9ZjuHDbQ7fVIqwQhzZ7Uo",
+                "session_id": "no-such-session-" + uuid.uuid4().hex,
+                "device_id": "NOSUCHDEVICE",
+            }
+            sent = govchat.client_api("PUT", f"/rooms/{room_id}/send/m.room.encrypted/{uuid.uuid4().hex}", user.access_token, json=garbage)
+            event_id = sent.json()["event_id"]
+            await sync_until(client, lambda: event_id in notices.by_question, timeout=30)
+            assert "Verify your session" in notices.by_question[event_id][0].body
+        finally:
+            await close_all(client)
+
+    run(scenario())
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    server = GovChatServer(data_dir=tmp_path_factory.mktemp("bot-restart"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_restarts_of_homeserver_and_bot_never_answer_twice(restartable: GovChatServer, tmp_path: Path) -> None:
+    server = restartable
+    user: User = server.register_plain_user()
+    store = tmp_path / "user"
+
+    async def first_question() -> tuple[str, str]:
+        client = await e2ee_client(server, user, store)
+        notices = Notices(client, bot_id(server))
+        try:
+            room_id = await open_direct_chat(client, server)
+            question = await send_encrypted_text(client, room_id, "PKPA 1/2021")
+            await sync_until(client, lambda: question in notices.by_question, timeout=60)
+            return room_id, question
+        finally:
+            await close_all(client)
+
+    room_id, first = run(first_question())
+
+    server.stop()  # homeserver, bot and mail server together, as Ctrl-C would
+    server.start()
+    second = run(_ask_again(server, user, store, room_id, "SPA 4/2006"))
+
+    bot_pid = _bot_pid(server)
+    os.kill(bot_pid, signal.SIGKILL)  # the bot alone dies; the launcher brings it back
+    third = run(_ask_again(server, user, store, room_id, "PKPA 2/2021", timeout=90))
+
+    history = server.client_api("GET", f"/rooms/{room_id}/messages?dir=b&limit=100", user.access_token).json()["chunk"]
+    # The bot's encrypted replies carry their reply relation in clear text.
+    replies = [
+        event["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+        for event in history
+        if event["sender"] == bot_id(server) and event["type"] == "m.room.encrypted"
+    ]
+    assert replies.count(first) == 1
+    assert replies.count(second) == 1
+    assert replies.count(third) == 1
+
+
+async def _ask_again(server: GovChatServer, user: User, store: Path, room_id: str, question: str, timeout: float = 60) -> str:
+    client = await e2ee_client(server, user, store)  # a new device: the bot must encrypt to it too
+    notices = Notices(client, bot_id(server))
+    try:
+        deadline = time.monotonic() + timeout
+        event_id = await send_encrypted_text(client, room_id, question)
+        await sync_until(client, lambda: event_id in notices.by_question, timeout=max(1.0, deadline - time.monotonic()))
+        assert question.split()[0] in notices.by_question[event_id][0].body
+        return event_id
+    finally:
+        await close_all(client)
+
+
+def _bot_pid(server: GovChatServer) -> int:
+    assert server.process is not None
+    for child in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split():
+        if b"bots.pkpa_bot" in Path(f"/proc/{child}/cmdline").read_bytes():
+            return int(child)
+    raise AssertionError("the launcher has no bot process")
