@@ -6,6 +6,7 @@ import logging
 import re
 import time
 
+from prometheus_client import Counter
 from nio import AsyncClient, InviteMemberEvent, MatrixRoom, MegolmEvent, RoomMessageText
 
 from bots.pkpa_bot.answered import AnsweredLog
@@ -15,6 +16,9 @@ from bots.pkpa_bot.ratelimit import RateLimiter
 from bots.pkpa_bot.search import SearchEngine
 
 logger = logging.getLogger(__name__)
+
+QUESTIONS = Counter("govchat_bot_questions_total", "Questions Bot-GovChat answered, by command", ["command"])
+NOT_ANSWERED = Counter("govchat_bot_not_answered_total", "Questions Bot-GovChat did not answer, by reason", ["reason"])
 
 RATE_LIMITED = Reply(
     plain="Maaf, terlalu banyak soalan dalam masa yang singkat; cuba lagi sebentar lagi. / Sorry, too many questions at once; please try again in a minute.",
@@ -69,6 +73,7 @@ class BotCallbacks:
         except Exception:  # a repeated key request is refused by nio; the hint still goes out
             logger.debug("Room key already requested for %s", event.event_id)
         if self.answered.claim(event.event_id, int(time.time() * 1000)):
+            NOT_ANSWERED.labels(reason="undecryptable").inc()
             await send_reply(self.client, room.room_id, event.event_id, UNDECRYPTABLE)
 
     def _question_for_bot(self, room: MatrixRoom, event: RoomMessageText) -> str | None:
@@ -102,6 +107,7 @@ class BotCallbacks:
     async def _answer_once(self, room_id: str, event_id: str, sender: str, question: str) -> None:
         now = time.time()
         if not self.limiter.allow(sender, now):
+            NOT_ANSWERED.labels(reason="rate_limited").inc()
             if sender not in self._warned_limited and self.answered.claim(event_id, int(now * 1000)):
                 self._warned_limited.add(sender)
                 await send_reply(self.client, room_id, event_id, RATE_LIMITED)
@@ -110,7 +116,9 @@ class BotCallbacks:
         if not self.answered.claim(event_id, int(now * 1000)):
             return
         try:
-            reply = answer(parse_command(question), self.engine)
+            command = parse_command(question)
+            reply = answer(command, self.engine)
+            QUESTIONS.labels(command=command.name).inc()
             sent = await send_reply(self.client, room_id, event_id, reply)
         except Exception:
             logger.exception("Could not answer %s", event_id)

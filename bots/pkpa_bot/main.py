@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 
+from prometheus_client import start_http_server
 from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MegolmEvent, RoomMessageText
 
 from bots.pkpa_bot.account import AccountError, load_or_create_account
@@ -83,6 +84,12 @@ def main() -> int:
     except SettingsError as error:
         print(f"pkpa_bot: {error}", file=sys.stderr)
         return 2
+    metrics = settings.values["metrics"]
+    if metrics["enabled"]:
+        try:
+            start_http_server(metrics["bot_port"], addr="127.0.0.1")
+        except OSError as error:  # answering questions matters more than being measured
+            logger.warning("No metrics: cannot listen on 127.0.0.1:%s (%s)", metrics["bot_port"], error)
     loop = asyncio.new_event_loop()
     task = loop.create_task(run_bot(settings))
     for signum in (signal.SIGINT, signal.SIGTERM):

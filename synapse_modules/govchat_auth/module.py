@@ -10,7 +10,9 @@ from synapse.module_api import ModuleApi
 
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.common.registration_gates import Verdict, apply_email_gates, refusal_sentence
 from synapse_modules.govchat_auth import synapse_adapter
+from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, REGISTRATIONS
 from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
 from synapse_modules.govchat_auth.servlets import UserAgenciesResource
 from synapse_modules.govchat_auth.store import UserAgencyStore
@@ -34,26 +36,39 @@ class GovChatAuth:
     def parse_config(config: dict[str, Any]) -> GovChatAuthConfig:
         return parse_govchat_auth_config(config)
 
-    def email_refusal_sentence(self, address: object) -> str | None:
+    async def email_verdict(self, address: object) -> Verdict:
+        """The plain e-mail rule, then the other modules' gates (external users, directory)."""
         verdict = check_registration_email(address, self._config.agencies)
-        return verdict.message if isinstance(verdict, Refusal) else None
+        if not isinstance(address, str) or (isinstance(verdict, Refusal) and verdict is not Refusal.NOT_GOVERNMENT):
+            return verdict  # malformed addresses are never let through by a gate
+        return await apply_email_gates(address.lower(), verdict)
+
+    async def email_refusal_sentence(self, address: object) -> str | None:
+        verdict = await self.email_verdict(address)
+        if isinstance(verdict, Accepted):
+            EMAIL_CHECKS.labels(outcome="accepted", reason="").inc()
+        else:
+            EMAIL_CHECKS.labels(outcome="refused", reason=verdict.name.lower() if isinstance(verdict, Refusal) else "gate").inc()
+        return refusal_sentence(verdict)
 
     async def is_3pid_allowed(self, medium: str, address: str, registration: bool) -> bool:
         """The enforcing check: Synapse asks it at request-token time and again at registration."""
         if medium != "email":
             return False  # GovChat identifies people by official e-mail only (R1.2).
-        verdict = check_registration_email(address, self._config.agencies)
-        if isinstance(verdict, Refusal):
-            logger.info("Refused e-mail 3PID (%s, registration=%s)", verdict.name, registration)
+        verdict = await self.email_verdict(address)
+        if not isinstance(verdict, Accepted):
+            reason = verdict.name if isinstance(verdict, Refusal) else "gate"
+            logger.info("Refused e-mail 3PID (%s, registration=%s)", reason, registration)
             return False
         return True
 
     async def on_add_user_third_party_identifier(self, user_id: str, medium: str, address: str) -> None:
         if medium != "email":
             return
-        verdict = check_registration_email(address, self._config.agencies)
+        verdict = await self.email_verdict(address)
         if not isinstance(verdict, Accepted):
             # Only an administrator can bind such an address; there is no agency to record.
             logger.warning("User %s bound a non-agency e-mail; no agency recorded", user_id)
             return
         await self._store.record(user_id, verdict.address, verdict.agency, int(time.time() * 1000))
+        REGISTRATIONS.labels(agency=verdict.agency.domain).inc()

@@ -26,7 +26,7 @@ from synapse.http.site import SynapseRequest
 from synapse.rest.client.account import EmailThreepidRequestTokenRestServlet
 from synapse.rest.client.register import EmailRegisterRequestTokenRestServlet
 
-EmailRefusal = Callable[[object], "str | None"]
+EmailRefusal = Callable[[object], Awaitable["str | None"]]
 
 _PASSWORD_SENTENCES = {
     Codes.PASSWORD_TOO_SHORT: (
@@ -71,7 +71,7 @@ def _refuse_emails_first(servlet_class: type, email_refusal: EmailRefusal) -> No
     async def on_POST(self: Any, request: SynapseRequest) -> Any:
         email = _peek_json_field(request, "email")
         # A request without the field is left to Synapse, which answers it with a 400.
-        sentence = None if email is _NO_FIELD else email_refusal(email)
+        sentence = None if email is _NO_FIELD else await email_refusal(email)
         if sentence is not None:
             raise SynapseError(403, sentence, Codes.THREEPID_DENIED)
         return await original(self, request)
