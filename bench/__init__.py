@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a table and compares against stock Synapse in the same run."""

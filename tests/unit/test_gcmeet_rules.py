@@ -1,0 +1,151 @@
+"""GCMeet's rules without a homeserver: conference names, claims, power levels, the rate limit."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Any
+
+import jwt
+import pytest
+from synapse.module_api.errors import ConfigError
+
+from jitsi_jwt.config import GCMeetConfig, SigningKey, asap_file_name, parse_gcmeet_config
+from jitsi_jwt.ratelimit import TokenBucket
+from jitsi_jwt.rules import (
+    CLOCK_SKEW_SECONDS,
+    CREATOR_POWER_LEVEL,
+    Member,
+    avatar_http_url,
+    build_claims,
+    conference_name,
+    display_name,
+    is_joined,
+    is_valid_room_id,
+    issue_token,
+    power_level,
+    room_id_from_conference,
+)
+
+SECRET = "s" * 40
+CONFIG = GCMeetConfig(
+    domain="meet.example.gov.my",
+    app_id="govchat",
+    audience="jitsi",
+    signing=SigningKey(algorithm="HS256", key=SECRET),
+    token_lifetime_seconds=120,
+    moderator_power_level=50,
+    rate_limit_per_minute=60,
+    rate_limit_burst=3,
+)
+MEMBER = Member(user_id="@siti:govchat.localhost", display_name="Siti", avatar_url="", power_level=0)
+ROOM = "!abc:govchat.localhost"
+
+
+def test_conference_name_is_lower_case_unpadded_base32_of_the_room_id() -> None:
+    name = conference_name(ROOM)
+    assert name == base64.b32encode(ROOM.encode()).decode().rstrip("=").lower()
+    assert name == name.lower() and "=" not in name
+    assert room_id_from_conference(name) == room_id_from_conference(name.upper()) == ROOM
+
+
+def test_rooms_differing_only_in_letter_case_get_different_conferences() -> None:
+    assert conference_name("!AbC:govchat.localhost") != conference_name("!abc:govchat.localhost")
+
+
+def test_a_name_that_is_not_a_room_is_not_a_conference() -> None:
+    assert room_id_from_conference("lobby") is None
+
+
+@pytest.mark.parametrize("room_id", ["!abc:govchat.localhost", "!T7fzYy8Kl-tEYKBj_MZzmY1sgLjbA6Sax35to_xT4hM"])
+def test_room_ids_of_every_version_are_accepted(room_id: str) -> None:
+    assert is_valid_room_id(room_id)
+
+
+@pytest.mark.parametrize("room_id", ["", "abc:server", "!", "! spaced:server", 5, None, "!" + "a" * 300])
+def test_malformed_room_ids_are_refused(room_id: object) -> None:
+    assert not is_valid_room_id(room_id)
+
+
+@pytest.mark.parametrize(
+    ("content", "joined"),
+    [({"membership": "join"}, True), ({"membership": "invite"}, False), ({"membership": "leave"}, False),
+     ({"membership": "ban"}, False), ({"membership": "knock"}, False), (None, False)],
+)
+def test_only_joined_users_count_as_members(content: dict[str, Any] | None, joined: bool) -> None:
+    assert is_joined(content) is joined
+
+
+def test_claims_carry_everything_prosody_checks() -> None:
+    claims = build_claims(CONFIG, MEMBER, ROOM, now=1_000_000, jti="j1")
+    assert claims == {
+        "iss": "govchat",
+        "aud": "jitsi",
+        "sub": "meet.example.gov.my",
+        "room": conference_name(ROOM),
+        "iat": 1_000_000,
+        "nbf": 1_000_000 - CLOCK_SKEW_SECONDS,
+        "exp": 1_000_120,
+        "jti": "j1",
+        "moderator": False,
+        "context": {"user": {"id": MEMBER.user_id, "name": "Siti", "avatar": "", "moderator": False}},
+    }
+
+
+@pytest.mark.parametrize(("level", "moderator"), [(49, False), (50, True), (100, True)])
+def test_moderator_when_power_level_reaches_the_threshold(level: int, moderator: bool) -> None:
+    member = Member(MEMBER.user_id, "Siti", "", level)
+    assert build_claims(CONFIG, member, ROOM, now=0)["moderator"] is moderator
+
+
+def test_issued_token_verifies_with_pinned_key_algorithm_issuer_and_audience() -> None:
+    issued = issue_token(CONFIG, MEMBER, ROOM, now=int(time.time()))
+    claims = jwt.decode(issued.jwt, SECRET, algorithms=["HS256"], issuer="govchat", audience="jitsi")
+    assert claims["room"] == issued.conference and issued.url.endswith("/" + issued.conference)
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(issued.jwt, "x" * 40, algorithms=["HS256"], issuer="govchat", audience="jitsi")
+
+
+def test_expired_token_fails_verification() -> None:
+    issued = issue_token(CONFIG, MEMBER, ROOM, now=1_000)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(issued.jwt, SECRET, algorithms=["HS256"], issuer="govchat", audience="jitsi")
+
+
+def test_power_levels_follow_the_specification() -> None:
+    levels = {"users": {"@a:x": 100, "@b:x": "50"}, "users_default": 10}
+    creators = frozenset({"@a:x"})
+    assert power_level("@a:x", levels, creators) == 100
+    assert power_level("@b:x", levels, creators) == 50
+    assert power_level("@c:x", levels, creators) == 10
+    assert power_level("@a:x", None, creators) == 100 and power_level("@c:x", None, creators) == 0
+    assert power_level("@a:x", levels, creators, creators_outrank_everyone=True) == CREATOR_POWER_LEVEL
+
+
+def test_display_name_and_avatar_come_from_the_membership() -> None:
+    assert display_name("@siti:x", {"displayname": " Siti "}) == "Siti"
+    assert display_name("@siti:x", {}) == "siti"
+    assert avatar_http_url("https://hs/", {"avatar_url": "mxc://hs/abc"}) == "https://hs/_matrix/media/v3/download/hs/abc"
+    assert avatar_http_url("https://hs/", {"avatar_url": "https://evil/x"}) == ""
+
+
+def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
+    bucket = TokenBucket(per_minute=60, burst=3)
+    assert [bucket.allow("@a:x", now=0.0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.retry_after_ms("@a:x") > 0
+    assert bucket.allow("@b:x", now=0.0), "one user's bucket does not limit another"
+    assert not bucket.allow("@a:x", now=0.5)
+    assert bucket.allow("@a:x", now=1.6)
+
+
+def test_config_refuses_a_wildcard_audience_and_short_secrets() -> None:
+    base = {"domain": "meet.x", "app_id": "govchat", "audience": "jitsi", "app_secret": SECRET}
+    assert parse_gcmeet_config(base).signing.algorithm == "HS256"
+    for change in ({"audience": "*"}, {"app_secret": "short"}, {"algorithm": "none"}, {"token_lifetime_seconds": 901}):
+        with pytest.raises(ConfigError):
+            parse_gcmeet_config({**base, **change})
+
+
+def test_asap_file_name_is_the_sha256_of_the_kid() -> None:
+    assert asap_file_name("govchat-1") == hashlib.sha256(b"govchat-1").hexdigest() + ".pem"
