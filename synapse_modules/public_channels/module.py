@@ -1,0 +1,143 @@
+"""Synapse adapter for public channels: registers callbacks, turns events into plain facts,
+asks `rules.decide`, and refuses with the bilingual sentence it returns.
+
+Every callback fails closed: an unexpected error refuses the event (and is logged),
+it never crashes the homeserver.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from synapse.api.errors import Codes, SynapseError
+from synapse.events import EventBase
+from synapse.module_api import NOT_SPAM, ModuleApi
+from synapse.types import Requester, StateMap
+
+from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
+from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.public_channels import rules
+from synapse_modules.public_channels.config import PublicChannelsConfig, parse_public_channels_config
+from synapse_modules.public_channels.servlets import ChannelsResource
+from synapse_modules.public_channels.service import ChannelService
+from synapse_modules.public_channels.store import ChannelStore
+
+logger = logging.getLogger(__name__)
+
+START_UP_RETRY_SECONDS = 5
+START_UP_ATTEMPTS = 60
+
+
+class PublicChannels:
+    def __init__(self, config: PublicChannelsConfig, api: ModuleApi) -> None:
+        self._config = config
+        self._api = api
+        self.service = ChannelService(api, config, ChannelStore(api))
+        api.register_third_party_rules_callbacks(
+            check_event_allowed=self.check_event_allowed,
+            on_create_room=self.on_create_room,
+        )
+        api.register_spam_checker_callbacks(user_may_publish_room=self.user_may_publish_room)
+        api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
+        api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
+        # One process (the main one by default) creates INFO and catches up on members.
+        if api.should_run_background_tasks():
+            api.delayed_background_call(100, self._start_up, desc="govchat_channels_start_up")
+
+    @staticmethod
+    def parse_config(config: dict[str, Any]) -> PublicChannelsConfig:
+        return parse_public_channels_config(config)
+
+    # --- start-up and registration -------------------------------------------
+
+    async def _start_up(self) -> None:
+        for attempt in range(1, START_UP_ATTEMPTS + 1):
+            try:
+                info_room_id = await self.service.ensure_info()
+                joined = await self.service.join_everyone_to_info(info_room_id)
+                logger.info("INFO is %s; joined %d user(s) who were missing", info_room_id, joined)
+                return
+            except Exception:
+                logger.warning("Setting up INFO failed (attempt %d); retrying", attempt, exc_info=True)
+                await self._api.sleep(START_UP_RETRY_SECONDS)
+        logger.error("Could not set up INFO after %d attempts", START_UP_ATTEMPTS)
+
+    async def on_user_registration(self, user_id: str) -> None:
+        # In the background: joining a room of many thousands must not slow registration down.
+        self._api.run_as_background_process("govchat_join_info", self.service.join_info, user_id)
+
+    # --- the rules -------------------------------------------------------------
+
+    async def check_event_allowed(self, event: EventBase, state: StateMap[EventBase]) -> tuple[bool, dict | None]:
+        try:
+            verdict = rules.decide(_proposed(event), _room_facts(event, state), await self._circumstances(event))
+        except Exception:
+            logger.exception("Refusing event %s in %s: the channel rules failed", event.event_id, event.room_id)
+            raise SynapseError(403, rules.INTERNAL_ERROR, Codes.FORBIDDEN) from None
+        if not verdict.allowed:
+            logger.info("Refused %s from %s in %s: %s", event.type, event.sender, event.room_id, verdict.rule)
+            raise SynapseError(403, verdict.message, Codes.FORBIDDEN)
+        return True, None
+
+    async def on_create_room(self, requester: Requester, config: dict, is_requester_admin: bool) -> None:
+        user_id = requester.user.to_string()
+        try:
+            refusal = rules.create_room_refusal(config, is_requester_admin, user_id == self.service.system_user)
+        except Exception:
+            logger.exception("Refusing createRoom by %s: the channel rules failed", user_id)
+            raise SynapseError(403, rules.INTERNAL_ERROR, Codes.FORBIDDEN) from None
+        if refusal is not None:
+            logger.info("Refused createRoom by %s: public room or channel marker", user_id)
+            raise SynapseError(403, refusal, Codes.FORBIDDEN)
+
+    async def user_may_publish_room(self, user_id: str, room_id: str) -> Any:
+        try:
+            allowed = rules.may_publish_to_directory(await self._api.is_user_admin(user_id), user_id == self.service.system_user)
+        except Exception:
+            logger.exception("Refusing directory publication of %s by %s: the check failed", room_id, user_id)
+            return Codes.FORBIDDEN, {"error": rules.INTERNAL_ERROR}
+        if allowed:
+            return NOT_SPAM
+        logger.info("Refused directory publication of %s by %s", room_id, user_id)
+        # The extra "error" field replaces Synapse's English sentence with ours.
+        return Codes.FORBIDDEN, {"error": rules.PUBLIC_ROOMS_RESERVED}
+
+    async def _circumstances(self, event: EventBase) -> rules.Circumstances:
+        needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES) and event.sender != self.service.system_user
+        is_admin = await self._api.is_user_admin(event.sender) if needs_account else False
+        deactivated = False
+        if needs_account and event.type == rules.MEMBERSHIP and event.content.get("membership") == "leave":
+            info = await self._api.get_userinfo_by_id(event.sender)
+            deactivated = bool(info and info.is_deactivated)
+        return rules.Circumstances(
+            system_user_id=self.service.system_user,
+            sender_is_admin=is_admin,
+            sender_is_deactivated=deactivated,
+            info_mandatory=self._config.info_mandatory,
+        )
+
+
+def _proposed(event: EventBase) -> rules.ProposedEvent:
+    membership = event.content.get("membership") if event.type == rules.MEMBERSHIP else None
+    join_rule = event.content.get("join_rule") if event.type == rules.JOIN_RULES else None
+    return rules.ProposedEvent(
+        type=event.type,
+        sender=event.sender,
+        state_key=event.get_state_key(),
+        membership=membership if isinstance(membership, str) else None,
+        join_rule=join_rule if isinstance(join_rule, str) else None,
+        redacts=event.redacts if event.type == rules.REDACTION else None,
+    )
+
+
+def _room_facts(event: EventBase, state: StateMap[EventBase]) -> rules.RoomFacts:
+    marker_event = state.get((CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY))
+    if marker_event is None:
+        return rules.RoomFacts(marker=None)
+    sender_member = state.get((rules.MEMBERSHIP, event.sender))
+    return rules.RoomFacts(
+        marker=marker_from_content(marker_event.content),
+        sender_membership=sender_member.membership if sender_member is not None else None,
+        state_event_ids=frozenset(ev.event_id for ev in state.values()) if event.type == rules.REDACTION else frozenset(),
+    )
