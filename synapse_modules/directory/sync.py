@@ -1,0 +1,106 @@
+"""The directory sync: deactivate accounts whose directory entry is gone or disabled (R1.5).
+
+Run periodically on the background-tasks worker and on an administrator's request
+(`govchat directory sync [--dry-run]`). A directory that cannot be read, or that
+returns no entries at all (a wrong base DN looks like that), deactivates nobody in
+its domain: the run reports the error instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from synapse.module_api import ModuleApi
+
+from synapse_modules.common.channels import system_user_id
+from synapse_modules.common.synapse_internals import deactivate_account
+from synapse_modules.directory import ldap_directory
+from synapse_modules.directory.config import DirectoryAgency, DirectoryConfig, directory_for
+from synapse_modules.directory.metrics import SYNC_DEACTIVATED, SYNC_ERRORS, SYNC_RUNS
+from synapse_modules.directory.rules import Account, DirectoryUnavailable, accounts_to_deactivate
+from synapse_modules.directory.store import DirectoryStore
+
+logger = logging.getLogger(__name__)
+
+
+class SyncAlreadyRunning(Exception):
+    """Another sync is running in this process."""
+
+
+class DirectorySync:
+    def __init__(self, api: ModuleApi, config: DirectoryConfig, store: DirectoryStore) -> None:
+        self._api = api
+        self._config = config
+        self._store = store
+        self._running = False
+
+    async def run_periodically(self) -> None:
+        try:
+            report = await self.run(dry_run=False, by_admin=None, trigger="periodic")
+        except SyncAlreadyRunning:
+            return
+        except Exception:
+            SYNC_ERRORS.labels(kind="unexpected").inc()
+            logger.exception("Directory sync failed")
+            return
+        if report["deactivated"] or report["errors"]:
+            logger.info("Directory sync: deactivated %d, errors %d", len(report["deactivated"]), len(report["errors"]))
+
+    async def run(self, dry_run: bool, by_admin: str | None, trigger: str = "admin") -> dict[str, Any]:
+        if self._running:
+            raise SyncAlreadyRunning()
+        self._running = True
+        try:
+            SYNC_RUNS.labels(trigger=trigger).inc()
+            return await self._run(dry_run, by_admin or system_user_id(self._api.server_name))
+        finally:
+            self._running = False
+
+    async def _run(self, dry_run: bool, acting_admin: str) -> dict[str, Any]:
+        report: dict[str, Any] = {"dry_run": dry_run, "checked": 0, "deactivated": [], "would_deactivate": [], "skipped": [], "errors": []}
+        for agency, accounts in (await self._accounts_by_directory()).items():
+            try:
+                entries = await self._api.defer_to_thread(ldap_directory.all_entries, agency)
+            except DirectoryUnavailable as error:
+                self._error(report, agency, f"directory unavailable: {error}")
+                continue
+            if not entries:
+                self._error(report, agency, "the directory returned no entries; nobody deactivated (check base_dn)")
+                continue
+            report["checked"] += len(accounts)
+            for decision in accounts_to_deactivate(accounts, entries):
+                if await self._api.is_user_admin(decision.user_id):
+                    # Server administrators are never locked out by a directory; an administrator acts on them.
+                    report["skipped"].append({**decision.as_dict(), "why": "server administrator"})
+                    continue
+                if dry_run:
+                    report["would_deactivate"].append(decision.as_dict())
+                    continue
+                try:
+                    done = await deactivate_account(self._api, decision.user_id, acting_admin)
+                except Exception:
+                    logger.exception("Directory sync could not deactivate %s", decision.user_id)
+                    done = False
+                if done:
+                    SYNC_DEACTIVATED.labels(reason=decision.reason.value).inc()
+                    logger.info("Directory sync deactivated %s (%s)", decision.user_id, decision.reason.value)
+                    report["deactivated"].append(decision.as_dict())
+                else:
+                    SYNC_ERRORS.labels(kind="deactivation").inc()
+                    report["errors"].append({"domain": agency.domain, "user_id": decision.user_id, "error": "deactivation failed"})
+        return report
+
+    async def _accounts_by_directory(self) -> dict[DirectoryAgency, list[Account]]:
+        grouped: dict[DirectoryAgency, list[Account]] = {}
+        for account in await self._store.active_email_accounts():
+            agency = directory_for(account.email.rpartition("@")[2], self._config.agencies)
+            if agency is not None:
+                grouped.setdefault(agency, []).append(account)
+        return grouped
+
+    @staticmethod
+    def _error(report: dict[str, Any], agency: DirectoryAgency, message: str) -> None:
+        SYNC_ERRORS.labels(kind="directory").inc()
+        logger.warning("Directory sync for %s: %s", agency.domain, message)
+        report["errors"].append({"domain": agency.domain, "error": message})
