@@ -1,0 +1,365 @@
+"""Running the workflow: submitting, deciding, carrying out, notifying, and the periodic job.
+
+The rules themselves are in `workflow` (who may do what) and `forms` (what a form
+holds); this is the glue to the store, Synapse and the public-channels module.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+from synapse.module_api import ModuleApi
+
+from govchat.emails import Accepted, Refusal, check_registration_email
+from synapse_modules.applications import forms, messages, metrics, workflow
+from synapse_modules.applications.config import ApplicationsConfig
+from synapse_modules.applications.store import Application, ApplicationStore, Person
+from synapse_modules.common.registration_gates import Verdict
+from synapse_modules.common.synapse_internals import deactivate_account, send_server_notice
+from synapse_modules.public_channels.config import parse_public_channels_config
+from synapse_modules.public_channels.requests import InvalidRequest, NewChannel
+from synapse_modules.public_channels.service import ChannelService
+from synapse_modules.public_channels.store import ChannelStore
+
+logger = logging.getLogger(__name__)
+
+WEB_PREFIX = "/_synapse/client/govchat/applications"
+SYSTEM_ACTOR = "govchat"
+
+
+class ApplicationError(Exception):
+    """Refused; `code` is the HTTP status, `message` one bilingual sentence."""
+
+    def __init__(self, code: int, errcode: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.errcode = errcode
+        self.message = message
+        self.field = field
+
+
+NOT_FOUND = ApplicationError(
+    404, "M_NOT_FOUND", "Tiada permohonan sedemikian. / There is no such application."
+)
+NO_OFFICIAL_EMAIL = ApplicationError(
+    403,
+    "M_FORBIDDEN",
+    "Hanya pegawai yang mendaftar dengan e-mel rasmi kerajaan boleh membuat permohonan. / "
+    "Only officers registered with an official government e-mail may make applications.",
+)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def invalid(problem: forms.InvalidField) -> ApplicationError:
+    return ApplicationError(400, "M_MISSING_PARAM" if problem.missing else "M_INVALID_PARAM", problem.message, problem.field)
+
+
+class ApplicationService:
+    def __init__(self, api: ModuleApi, config: ApplicationsConfig, store: ApplicationStore) -> None:
+        self._api = api
+        self._config = config
+        self.store = store
+        # The public-channels module's Python API; its config matters only for INFO, not for creating a channel.
+        self._channels = ChannelService(api, parse_public_channels_config({}), ChannelStore(api))
+
+    # --- who is asking ------------------------------------------------------------
+
+    async def viewer(self, user_id: str) -> workflow.Viewer:
+        head_of = {domain for domain, head in self._config.heads if head == user_id} | await self.store.head_domains(user_id)
+        return workflow.Viewer(user_id=user_id, is_admin=await self._api.is_user_admin(user_id), head_of=frozenset(head_of))
+
+    async def official_email(self, user_id: str) -> Accepted | None:
+        """The user's registered official e-mail and its agency; None for external users and scripted accounts."""
+        for threepid in await self._api.get_threepids_for_user(user_id):
+            if threepid.get("medium") == "email":
+                verdict = check_registration_email(threepid.get("address"), self._config.agencies)
+                if isinstance(verdict, Accepted):
+                    return verdict
+        return None
+
+    # --- submitting and reading ---------------------------------------------------
+
+    async def submit(self, user_id: str, body: Any) -> Application:
+        now = now_ms()
+        try:
+            submission = forms.parse_submission(body, self._config.agencies, self._api.server_name, now)
+        except forms.InvalidField as problem:
+            raise invalid(problem) from None
+        own = await self.official_email(user_id)
+        if own is None:
+            raise NO_OFFICIAL_EMAIL
+        if submission.kind == forms.PUBLIC_CHANNEL and not self._config.channels_enabled:
+            raise ApplicationError(
+                400, "M_INVALID_PARAM",
+                "Saluran awam tidak diaktifkan di pelayan ini. / Public channels are not enabled on this server.", "kind",
+            )
+        if submission.kind == forms.ACCOUNT_CANCELLATION:
+            await self._check_account(submission.details["account"], submission.details["account_email"])
+        application = Application(
+            application_id=f"{forms.FORM_NAMES[submission.kind]}-{secrets.token_hex(6)}",
+            kind=submission.kind,
+            state=workflow.SUBMITTED,
+            applicant=user_id,
+            agency=own.agency,
+            form={"applicant": submission.applicant, "details": submission.details},
+            due_ts=submission.due_ts,
+            created_ts=now,
+            updated_ts=now,
+            result={},
+            notified_ts=None,
+        )
+        await self.store.insert(application, submission.external_emails(), note="")
+        logger.info("Application %s (%s) submitted by %s", application.application_id, application.kind, user_id)
+        await self._tell_heads(application)
+        await self.refresh_metrics()
+        return await self._reload(application.application_id)
+
+    async def _check_account(self, account: str, email: str) -> None:
+        info = await self._api.get_userinfo_by_id(account)
+        if info is None or info.is_deactivated:
+            raise ApplicationError(
+                400, "M_INVALID_PARAM",
+                f"Medan details.account: akaun {account} tidak wujud atau tidak aktif. / "
+                f"The details.account field: the account {account} does not exist or is not active.",
+                "details.account",
+            )
+        emails = {t.get("address") for t in await self._api.get_threepids_for_user(account) if t.get("medium") == "email"}
+        if email not in emails:
+            raise ApplicationError(
+                400, "M_INVALID_PARAM",
+                f"Medan details.account_email: {email} bukan e-mel akaun {account}. / "
+                f"The details.account_email field: {email} is not the e-mail of the account {account}.",
+                "details.account_email",
+            )
+
+    async def visible(self, viewer: workflow.Viewer, application_id: str) -> Application:
+        application = await self.store.get(application_id)
+        if application is None or not workflow.may_see(viewer, application.applicant, application.agency.domain):
+            raise NOT_FOUND
+        return application
+
+    async def listing(self, viewer: workflow.Viewer, state: str | None, kind: str | None, limit: int) -> list[Application]:
+        if state is not None and state not in workflow.STATES:
+            raise ApplicationError(400, "M_INVALID_PARAM", f"Parameter state mesti salah satu daripada {', '.join(workflow.STATES)}. / The state parameter must be one of {', '.join(workflow.STATES)}.", "state")
+        if kind is not None and kind not in forms.KINDS:
+            raise ApplicationError(400, "M_INVALID_PARAM", f"Parameter kind mesti salah satu daripada {', '.join(forms.KINDS)}. / The kind parameter must be one of {', '.join(forms.KINDS)}.", "kind")
+        return await self.store.listing(viewer.is_admin, viewer.user_id, viewer.head_of, state, kind, limit)
+
+    def present(self, application: Application) -> dict[str, Any]:
+        return application.as_dict(now_ms(), self._config.review_period_days)
+
+    # --- deciding -------------------------------------------------------------------
+
+    async def act(self, viewer: workflow.Viewer, application_id: str, action: str, body: Any) -> Application:
+        application = await self.visible(viewer, application_id)
+        refusal = workflow.refusal_for(action, viewer, application.applicant, application.agency.domain, application.state)
+        if refusal is not None:
+            raise ApplicationError(refusal.code, "M_FORBIDDEN" if refusal.code == 403 else "MY.GOV.GOVCHAT_WRONG_STATE", refusal.message)
+        try:
+            note = forms.parse_note(body, required=action == workflow.REJECT)
+        except forms.InvalidField as problem:
+            raise invalid(problem) from None
+        if action == workflow.CARRY_OUT:
+            await self.carry_out(application, viewer.user_id, body)
+            return await self._reload(application_id)
+        moved = await self.store.transition(
+            application_id, application.state, workflow.NEXT_STATE[action], viewer.user_id, workflow.NEXT_STATE[action], note, now_ms()
+        )
+        if not moved:  # someone else decided first
+            raise ApplicationError(409, "MY.GOV.GOVCHAT_WRONG_STATE", workflow.ALREADY_DECIDED.message)
+        logger.info("Application %s: %s by %s", application_id, action, viewer.user_id)
+        application = await self._reload(application_id)
+        if action == workflow.APPROVE:
+            await self.carry_out(application, viewer.user_id, {})
+        elif action == workflow.REJECT:
+            await self.notify(application)
+        await self.refresh_metrics()
+        return await self._reload(application_id)
+
+    # --- carrying out -----------------------------------------------------------------
+
+    async def carry_out(self, application: Application, actor: str, body: Any) -> None:
+        """Do what was approved; failures are recorded in the audit trail and leave it approved for a retry."""
+        try:
+            if application.kind == forms.EXTERNAL_USERS:
+                count = len(application.form["details"]["users"])
+                note = f"{count} alamat boleh mendaftar hingga / addresses may register until {messages.format_moment(application.due_ts or 0)}"
+                await self._finish(application, actor, note, None)
+            elif application.kind == forms.ACCOUNT_CANCELLATION:
+                await self._cancel_account(application, actor)
+            else:
+                await self._create_channel(application, actor, body)
+        except ApplicationError as problem:
+            await self.store.add_audit(application.application_id, actor, "carry_out_failed", problem.message, now_ms())
+        except Exception as error:  # never lose the approval: record and let an administrator retry
+            logger.exception("Carrying out application %s failed", application.application_id)
+            await self.store.add_audit(application.application_id, actor, "carry_out_failed", str(error)[:500], now_ms())
+
+    async def _finish(self, application: Application, actor: str, note: str, result: dict[str, Any] | None) -> None:
+        if await self.store.transition(
+            application.application_id, workflow.APPROVED, workflow.CARRIED_OUT, actor, workflow.CARRIED_OUT, note, now_ms(), result
+        ):
+            await self.notify(await self._reload(application.application_id))
+
+    async def _cancel_account(self, application: Application, actor: str) -> None:
+        if (application.due_ts or 0) > now_ms():
+            if not any(entry.action == "scheduled" for entry in application.audit):
+                when = messages.format_moment(application.due_ts or 0)
+                await self.store.add_audit(application.application_id, actor, "scheduled", f"{when} (UTC+8)", now_ms())
+            return
+        account = application.form["details"]["account"]
+        info = await self._api.get_userinfo_by_id(account)
+        if info is None:
+            raise ApplicationError(409, "M_NOT_FOUND", f"Akaun {account} tidak wujud. / The account {account} does not exist.")
+        if info.is_deactivated:
+            note = f"{account} sudah tidak aktif / was already deactivated"
+        else:
+            await deactivate_account(self._api, account, self._approver(application) or actor)
+            note = f"{account} dinyahaktifkan / deactivated"
+            logger.info("Application %s: deactivated %s", application.application_id, account)
+        await self._finish(application, actor, note, {"account": account})
+
+    async def _create_channel(self, application: Application, actor: str, body: Any) -> None:
+        details = application.form["details"]
+        alias = body.get("channel_alias") if isinstance(body, dict) and body.get("channel_alias") else details["channel_alias"]
+        owner_email = details["owner_email"]
+        owner = await self.store.user_for_email(owner_email)
+        if owner is not None:
+            info = await self._api.get_userinfo_by_id(owner)
+            owner = owner if info is not None and not info.is_deactivated else None
+        try:
+            channel = await self._channels.create_channel(
+                NewChannel(name=details["channel_name"], alias_localpart=alias, topic="", owners=(owner,) if owner else ())
+            )
+        except InvalidRequest as problem:
+            raise ApplicationError(409, "M_INVALID_PARAM", problem.message, "channel_alias") from None
+        result = {"room_id": channel["room_id"], "alias": channel["alias"], "owner": owner}
+        if owner is None:
+            # The owner has no account yet: the channel is created now and they are appointed when they register.
+            result["owner_pending"] = owner_email
+        await self._finish(application, actor, f"{channel['alias']} {channel['room_id']}", result)
+
+    async def appoint_pending_owner(self, user_id: str, email: str) -> None:
+        """Called when someone binds an e-mail: appoint them owner of channels waiting for them (A6)."""
+        waiting = await self.store.listing(True, "", (), workflow.CARRIED_OUT, forms.PUBLIC_CHANNEL, 10_000)
+        for application in waiting:
+            if application.result.get("owner_pending") != email:
+                continue
+            room_id = application.result["room_id"]
+            await self._channels.add_owner(room_id, user_id)
+            result = {**application.result, "owner": user_id}
+            result.pop("owner_pending")
+            await self.store.transition(
+                application.application_id, workflow.CARRIED_OUT, workflow.CARRIED_OUT, SYSTEM_ACTOR, "owner_appointed", user_id, now_ms(), result
+            )
+            logger.info("Application %s: appointed %s owner of %s", application.application_id, user_id, room_id)
+
+    def _approver(self, application: Application) -> str | None:
+        approvals = [entry.actor for entry in application.audit if entry.action == workflow.APPROVED]
+        return approvals[-1] if approvals else None
+
+    # --- telling people ---------------------------------------------------------------------
+
+    def link(self, application_id: str) -> str:
+        return f"{self._api.public_baseurl.rstrip('/')}{WEB_PREFIX}/{application_id}"
+
+    async def notify(self, application: Application) -> None:
+        message = messages.outcome(application, self.link(application.application_id))
+        sent = []
+        if await self._mail(application.form["applicant"]["email"], message):
+            sent.append("e-mel/e-mail " + application.form["applicant"]["email"])
+        if await self._notice(application.applicant, message):
+            sent.append("notis/notice " + application.applicant)
+        await self.store.mark_notified(application.application_id, ", ".join(sent) or "-", now_ms())
+
+    async def _tell_heads(self, application: Application) -> None:
+        message = messages.waiting_for_head(application, self.link(application.application_id))
+        heads = {head for domain, head in self._config.heads if domain == application.agency.domain}
+        heads |= {head for domain, head in await self.store.heads() if domain == application.agency.domain}
+        for head in sorted(heads - {application.applicant}):
+            await self._notice(head, message)
+
+    async def _mail(self, address: str, message: messages.Message) -> bool:
+        try:
+            await self._api.send_mail(address, message.subject, message.html, message.text)
+            return True
+        except Exception:
+            logger.warning("Could not mail %s", address, exc_info=True)
+            return False
+
+    async def _notice(self, user_id: str, message: messages.Message) -> bool:
+        try:
+            await send_server_notice(self._api, user_id, f"{message.subject}\n\n{message.text}")
+            return True
+        except Exception:
+            logger.warning("Could not send a server notice to %s", user_id, exc_info=True)
+            return False
+
+    # --- registration gate (A4) ----------------------------------------------------------
+
+    async def email_gate(self, address: str, verdict: Verdict) -> Accepted | str | None:
+        """Let an approved external address register, as a user of its sponsoring agency, until its end date."""
+        if verdict is not Refusal.NOT_GOVERNMENT:
+            return None
+        try:
+            agency = await self.store.sponsor_for(address, now_ms())
+        except Exception:
+            logger.exception("Checking external-user permission for an address failed; refusing")
+            return None  # the refusal stands
+        return Accepted(address=address, agency=agency) if agency is not None else None
+
+    # --- the periodic job -------------------------------------------------------------------
+
+    async def run_due_work(self) -> None:
+        """Cancellations that fall due (A5), reminders and ended permissions (A4), metrics."""
+        for application_id in await self.store.due_cancellations(now_ms()):
+            application = await self.store.get(application_id)
+            if application is not None:
+                await self.carry_out(application, SYSTEM_ACTOR, {})
+        reminder_ms = self._config.reminder_days * workflow.DAY_MS
+        for person in await self.store.people_to_remind(now_ms(), reminder_ms):
+            await self._remind(person)
+        for person in await self.store.people_ended(now_ms()):
+            await self._end_permission(person)
+        await self.refresh_metrics()
+
+    async def _remind(self, person: Person) -> None:
+        user_id = await self.store.user_for_email(person.email)
+        if user_id is None:
+            return  # not registered (yet): no account to warn about; asked again on the next run
+        message = messages.permission_ending(person)
+        sent = ["e-mel/e-mail"] if await self._mail(person.email, message) else []
+        if await self._notice(user_id, message):
+            sent.append(f"notis/notice {user_id}")
+        await self.store.mark_person(person, "reminded_ts", now_ms(), "reminded", f"{person.email}: {', '.join(sent) or '-'}")
+
+    async def _end_permission(self, person: Person) -> None:
+        user_id = await self.store.user_for_email(person.email)
+        note = f"{person.email}: tiada akaun / no account"
+        if user_id is not None:
+            application = await self.store.get(person.application_id)
+            by = (self._approver(application) if application else None) or user_id
+            await deactivate_account(self._api, user_id, by)
+            note = f"{person.email}: {user_id} dinyahaktifkan / deactivated"
+            logger.info("External user %s reached the end of their permission; deactivated", user_id)
+        await self.store.mark_person(person, "ended_ts", now_ms(), "permission_ended", note)
+
+    async def refresh_metrics(self) -> None:
+        if not self._api.should_run_background_tasks():
+            return
+        try:
+            cutoff = now_ms() - self._config.review_period_days * workflow.DAY_MS
+            metrics.publish(*await self.store.counts(cutoff))
+        except Exception:
+            logger.warning("Could not refresh application metrics", exc_info=True)
+
+    async def _reload(self, application_id: str) -> Application:
+        application = await self.store.get(application_id)
+        assert application is not None
+        return application

@@ -1,0 +1,71 @@
+"""Serves the portal's pages under /_synapse/client/govchat/portal, in Malay (default) or English (?lang=en).
+
+Pages are plain Jinja2 templates with no remote assets (R8.1); nothing is stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from synapse.http.site import SynapseRequest
+from synapse.module_api import DirectServeHtmlResource, ModuleApi
+
+from synapse_modules.portal.config import PortalConfig, parse_portal_config
+
+PORTAL_PREFIX = "/_synapse/client/govchat/portal"
+# page name in the URL -> (template, Malay title, English title)
+PAGES: dict[str, tuple[str, str, str]] = {
+    "": ("home.html", "Portal GovChat", "GovChat portal"),
+    "register": ("register.html", "Cara mendaftar", "How to register"),
+    "apps": ("apps.html", "Aplikasi untuk GovChat", "Apps for GovChat"),
+    "passwords": ("passwords.html", "Kata laluan", "Passwords"),
+    "guide": ("guide.html", "Panduan pengguna", "User guide"),
+    "faq": ("faq.html", "Soalan lazim", "Frequently asked questions"),
+    "helpdesk": ("helpdesk.html", "Meja bantuan", "Helpdesk"),
+}
+
+
+class PortalPages(DirectServeHtmlResource):
+    isLeaf = True
+
+    def __init__(self, api: ModuleApi, config: PortalConfig) -> None:
+        super().__init__()
+        self._api = api
+        self._config = config
+        self._templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True, undefined=jinja2.StrictUndefined
+        )
+
+    async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, bytes]:
+        parts = [part.decode("utf-8", errors="replace") for part in request.postpath if part]
+        name = parts[0] if len(parts) == 1 else ("" if not parts else None)
+        lang = "en" if (request.args.get(b"lang") or [b""])[0] == b"en" else "ms"
+        if name not in PAGES:
+            return 404, self._render("not_found.html", "", lang)
+        return 200, self._render(PAGES[name][0], name, lang)
+
+    def _render(self, template: str, page: str, lang: str) -> bytes:
+        title = PAGES.get(page, ("", "Tiada halaman", "Page not found"))[1 if lang == "ms" else 2]
+        context: dict[str, Any] = {
+            "lang": lang,
+            "en": lang == "en",
+            "page": page,
+            "title": title,
+            "pages": PAGES,
+            "prefix": PORTAL_PREFIX,
+            "server_name": self._api.server_name,
+            "homeserver_url": self._api.public_baseurl,
+            "helpdesk": self._config,
+        }
+        return self._templates.get_template(template).render(context).encode("utf-8")
+
+
+class Portal:
+    def __init__(self, config: PortalConfig, api: ModuleApi) -> None:
+        api.register_web_resource(PORTAL_PREFIX, PortalPages(api, config))
+
+    @staticmethod
+    def parse_config(config: dict[str, Any]) -> PortalConfig:
+        return parse_portal_config(config)
