@@ -12,9 +12,12 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Sequence
 
+from govchat.cli_directory import add_directory_commands
+from govchat.cli_report import add_report_commands
 from govchat.launcher import StartupError, run
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
@@ -53,7 +56,38 @@ def _parser() -> argparse.ArgumentParser:
     _add_admin_options(agencies)
     agencies.add_argument("--json", action="store_true", help="print JSON instead of a table")
     agencies.set_defaults(handler=_list_user_agencies)
+
+    _add_channel_commands(commands)
+    add_directory_commands(commands)
+    add_report_commands(commands)
     return parser
+
+
+def _add_channel_commands(commands: Any) -> None:
+    channels = commands.add_parser("channels", help="public channels: create, list, owners, archive")
+    channel_commands = channels.add_subparsers(required=True, metavar="COMMAND")
+    create = channel_commands.add_parser("create", help="create a public channel in the directory")
+    create.add_argument("--name", required=True, help="the channel's name, e.g. 'Pengumuman JPA'")
+    create.add_argument("--alias", required=True, help="alias localpart or full alias, e.g. pengumuman-jpa")
+    create.add_argument("--topic", default="", help="the channel's topic")
+    create.add_argument("--owner", action="append", default=[], help="an owner's user ID (repeat for several)")
+    create.set_defaults(handler=_create_channel)
+    listing = channel_commands.add_parser("list", help="list channels with owners and member counts")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=_list_channels)
+    for name, help_text, handler in (
+        ("add-owner", "appoint an owner (who is joined to the channel)", _add_channel_owner),
+        ("remove-owner", "remove an owner; they keep reading", _remove_channel_owner),
+    ):
+        command = channel_commands.add_parser(name, help=help_text)
+        command.add_argument("channel", help="room ID or alias, e.g. '#pengumuman-jpa:govchat.localhost'")
+        command.add_argument("user_id", help="the owner's user ID")
+        command.set_defaults(handler=handler)
+    archive = channel_commands.add_parser("archive", help="make a channel read-only and remove it from the directory")
+    archive.add_argument("channel", help="room ID or alias")
+    archive.set_defaults(handler=_archive_channel)
+    for command in channel_commands.choices.values():
+        _add_admin_options(command)
 
 
 def _add_admin_options(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +118,49 @@ def _list_user_agencies(settings: Settings, arguments: argparse.Namespace) -> in
         agency = user["agency"]
         print(f"{user['user_id']}\t{user['email']}\t{agency['domain']}\t{agency['name']}\t{agency['ministry']}")
     return 0
+
+
+def _create_channel(settings: Settings, arguments: argparse.Namespace) -> int:
+    body = {"name": arguments.name, "alias": arguments.alias, "topic": arguments.topic, "owners": arguments.owner}
+    _print_channel(admin_request(settings, arguments, "POST", "/channels", body))
+    return 0
+
+
+def _list_channels(settings: Settings, arguments: argparse.Namespace) -> int:
+    channels = admin_request(settings, arguments, "GET", "/channels")["channels"]
+    if arguments.json:
+        print(json.dumps({"channels": channels}, ensure_ascii=False, indent=2))
+        return 0
+    for channel in channels:
+        _print_channel(channel)
+    return 0
+
+
+def _add_channel_owner(settings: Settings, arguments: argparse.Namespace) -> int:
+    path = f"/channels/{_quoted(arguments.channel)}/owners"
+    _print_channel(admin_request(settings, arguments, "POST", path, {"user_id": arguments.user_id}))
+    return 0
+
+
+def _remove_channel_owner(settings: Settings, arguments: argparse.Namespace) -> int:
+    path = f"/channels/{_quoted(arguments.channel)}/owners/{_quoted(arguments.user_id)}"
+    _print_channel(admin_request(settings, arguments, "DELETE", path))
+    return 0
+
+
+def _archive_channel(settings: Settings, arguments: argparse.Namespace) -> int:
+    _print_channel(admin_request(settings, arguments, "POST", f"/channels/{_quoted(arguments.channel)}/archive", {}))
+    return 0
+
+
+def _print_channel(channel: dict[str, Any]) -> None:
+    state = "archived" if channel["archived"] else ("info" if channel["info"] else "open")
+    owners = ",".join(channel["owners"]) or "-"
+    print(f"{channel['room_id']}\t{channel['alias']}\t{channel['name']}\t{state}\t{channel['member_count']}\t{owners}")
+
+
+def _quoted(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
 
 
 def admin_request(settings: Settings, arguments: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:

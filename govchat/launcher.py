@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from types import FrameType
 
 from govchat.mailserver import LocalMailServer
 from govchat.render import render_synapse_config
-from govchat.settings import Settings
+from govchat.settings import PROJECT_ROOT, Settings
 
 STARTUP_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
@@ -33,14 +34,62 @@ def run(settings: Settings) -> int:
         services.callback(_stop_process, synapse)
         stopping = _install_stop_handlers()
         _wait_until_healthy(settings, synapse)
+        companions = _companion_services(settings)
+        for companion in companions:
+            companion.start()
+            services.callback(companion.stop)
         _print_banner(settings, rendered.homeserver_config)
         while synapse.poll() is None and not stopping:
+            for companion in companions:
+                companion.restart_if_exited()
             time.sleep(0.2)
         if stopping:
             print("govchat: stopping", flush=True)
             return 0
         print(f"govchat: Synapse exited with code {synapse.returncode}; see {settings.data_dir}/homeserver.log", file=sys.stderr)
         return synapse.returncode or 1
+
+
+class CompanionService:
+    """A process that runs beside Synapse (such as the bot), restarted if it dies."""
+
+    RESTART_DELAY_SECONDS = 5.0
+
+    def __init__(self, name: str, command: list[str], settings: Settings, log_path: Path) -> None:
+        self.name = name
+        self.command = command
+        self.log_path = log_path
+        self.environment = {**os.environ, "GOVCHAT_DATA_DIR": str(settings.data_dir), "GOVCHAT_PORT": str(settings.port)}
+        self.process: subprocess.Popen[bytes] | None = None
+        self._exited_at: float | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT)
+        self._exited_at = None
+
+    def restart_if_exited(self) -> None:
+        if self.process is None or self.process.poll() is None:
+            return
+        now = time.monotonic()
+        if self._exited_at is None:
+            self._exited_at = now
+            print(f"govchat: {self.name} exited with code {self.process.returncode}; restarting (see {self.log_path})", file=sys.stderr, flush=True)
+        elif now - self._exited_at >= self.RESTART_DELAY_SECONDS:
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_process(self.process)
+
+
+def _companion_services(settings: Settings) -> list[CompanionService]:
+    services = []
+    if settings.values["bot"]["enabled"]:
+        command = [sys.executable, "-m", "bots.pkpa_bot"]
+        services.append(CompanionService("Bot-GovChat", command, settings, settings.data_dir / "bot" / "bot.log"))
+    return services
 
 
 def _start_mail_server(settings: Settings) -> LocalMailServer:
@@ -111,6 +160,11 @@ def _print_banner(settings: Settings, homeserver_config: Path) -> None:
                 "Create the first administrator in another terminal with:",
                 f"  .venv/bin/register_new_matrix_user -c {homeserver_config} --admin",
                 f"Outgoing mail is {mail}.",
+                *(
+                    [f"Bot-GovChat answers as @{settings.values['bot']['localpart']}:{settings.server_name} (log: {settings.data_dir}/bot/bot.log)."]
+                    if settings.values["bot"]["enabled"]
+                    else []
+                ),
                 f"Settings: {settings.data_dir}/govchat.yaml. Logs: {settings.data_dir}/homeserver.log. Stop with Ctrl-C.",
                 "",
             ]

@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from govchat.secrets import ensure_secrets, ensure_signing_key
+from govchat.secrets import ensure_gcmeet_rs256_key, ensure_secrets, ensure_signing_key
 from govchat.settings import PROJECT_ROOT, Settings
 
 TEMPLATE_DIR = PROJECT_ROOT / "config"
@@ -44,6 +44,9 @@ def render_synapse_config(settings: Settings) -> RenderedConfig:
         "email": synapse_email_settings(settings),
         "max_upload_size_mb": settings.values["media"]["max_upload_size_mb"],
         "modules": govchat_modules(settings),
+        "metrics": settings.values["metrics"],
+        "template_dir": str(TEMPLATE_DIR / "templates"),
+        "gcmeet_domain": settings.values["gcmeet"]["domain"],
     }
     environment = _jinja_environment()
     _write_atomically(log_config, environment.get_template("log.yaml.j2").render(context))
@@ -85,7 +88,14 @@ def synapse_email_settings(settings: Settings) -> dict[str, Any]:
 
 def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
     """Every GovChat Synapse module with its slice of the settings."""
-    return [
+    channels = settings.values["channels"]
+    public_channels = [
+        {
+            "name": "synapse_modules.public_channels.PublicChannels",
+            "config": {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic")},
+        }
+    ] if channels["enabled"] else []
+    return public_channels + [
         {
             "name": "synapse_modules.govchat_auth.GovChatAuth",
             "config": {"agencies": [agency.as_dict() for agency in settings.agencies]},
@@ -94,7 +104,49 @@ def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
             "name": "synapse_modules.file_sharing.FileSharingLimits",
             "config": {"max_upload_size_mb": settings.values["media"]["max_upload_size_mb"]},
         },
+        {
+            "name": "synapse_modules.edit_window.EditWindow",
+            "config": {"edit_window_seconds": settings.values["messages"]["edit_window_seconds"]},
+        },
+        {
+            "name": "jitsi_jwt.GCMeet",
+            "config": gcmeet_module_config(settings),
+        },
+        {
+            "name": "synapse_modules.applications.Applications",
+            "config": {
+                **settings.values["applications"],
+                "agencies": [agency.as_dict() for agency in settings.agencies],
+                "channels_enabled": channels["enabled"],
+            },
+        },
+        {
+            "name": "synapse_modules.portal.Portal",
+            "config": dict(settings.values["portal"]),
+        },
+        {
+            "name": "synapse_modules.directory.GovChatDirectory",
+            "config": dict(settings.values["directory"]),
+        },
+        {
+            "name": "synapse_modules.reports.MonthlyReports",
+            "config": {
+                **settings.values["reports"],
+                "agencies": [agency.as_dict() for agency in settings.agencies],
+            },
+        },
     ]
+
+
+def gcmeet_module_config(settings: Settings) -> dict[str, Any]:
+    """The gcmeet settings with the signing key resolved: generated once unless configured."""
+    gcmeet = dict(settings.values["gcmeet"])
+    if gcmeet["algorithm"] == "RS256":
+        gcmeet["rs256_private_key_path"] = str(ensure_gcmeet_rs256_key(settings.data_dir))
+        gcmeet["app_secret"] = ""
+    else:
+        gcmeet["app_secret"] = gcmeet["app_secret"] or ensure_secrets(settings.data_dir)["gcmeet_app_secret"]
+    return gcmeet
 
 
 def _jinja_environment() -> jinja2.Environment:

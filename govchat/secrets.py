@@ -12,11 +12,15 @@ import secrets
 from pathlib import Path
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from signedjson.key import generate_signing_key, write_signing_keys
 
-SECRET_NAMES = ("registration_shared_secret", "macaroon_secret_key", "form_secret")
+# gcmeet_app_secret signs GCMeet's Jitsi tokens (HS256) unless gcmeet.app_secret is set.
+SECRET_NAMES = ("registration_shared_secret", "macaroon_secret_key", "form_secret", "gcmeet_app_secret")
 SECRETS_FILE_NAME = "secrets.yaml"
 SIGNING_KEY_FILE_NAME = "signing.key"
+GCMEET_RS256_KEY_FILE_NAME = "gcmeet_rs256.key"
 
 
 def ensure_secrets(data_dir: Path) -> dict[str, str]:
@@ -40,6 +44,18 @@ def ensure_signing_key(data_dir: Path) -> Path:
         with open(temporary, "w", opener=_private_opener) as handle:
             write_signing_keys(handle, [key])
         os.replace(temporary, path)
+    return path
+
+
+def ensure_gcmeet_rs256_key(data_dir: Path) -> Path:
+    """GCMeet's RS256 private key (PEM); Prosody fetches only the public half."""
+    path = data_dir / GCMEET_RS256_KEY_FILE_NAME
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        _write_private(path, pem.decode("ascii"))
     return path
 
 

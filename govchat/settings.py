@@ -177,6 +177,10 @@ def _upload_size_problem(value: int) -> str | None:
     return None if 1 <= value <= 2048 else f"must be from 1 to 2048 megabytes, got {value}"
 
 
+def _edit_window_problem(value: int) -> str | None:
+    return None if 1 <= value <= 86400 else f"must be from 1 to 86400 seconds, got {value}"
+
+
 def _agencies_problem(entries: list[Any]) -> str | None:
     if not entries:
         return "must list at least one agency, or nobody could register"
@@ -209,13 +213,138 @@ def _notif_from_problem(value: str) -> str | None:
     return None
 
 
+def _gcmeet_domain_problem(value: str) -> str | None:
+    if not _SERVER_NAME.fullmatch(value):
+        return f"must be the Jitsi Meet server's lower-case domain such as meet.example.gov.my, got {value!r}"
+    return None
+
+
+def _gcmeet_app_id_problem(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", value):
+        return f"must be 1 to 64 letters, digits, dots, dashes or underscores, got {value!r}"
+    return None
+
+
+def _gcmeet_app_secret_problem(value: str) -> str | None:
+    if value and len(value) < 32:
+        return "must be empty (GovChat generates one) or at least 32 characters long"
+    return None
+
+
+def _gcmeet_algorithm_problem(value: str) -> str | None:
+    return None if value in ("HS256", "RS256") else f"must be HS256 or RS256, got {value!r}"
+
+
+def _gcmeet_audience_problem(value: str) -> str | None:
+    if not value.strip() or value.strip() == "*":
+        return "must name the audience Prosody accepts (asap_accepted_audiences), not be empty or '*'"
+    return None
+
+
+def _gcmeet_lifetime_problem(value: int) -> str | None:
+    return None if 5 <= value <= 900 else f"must be from 5 to 900 seconds, got {value}"
+
+
+def _gcmeet_power_level_problem(value: int) -> str | None:
+    return None if 0 <= value <= 1_000_000 else f"must be a power level from 0 to 1000000, got {value}"
+
+
+def _gcmeet_rate_problem(value: int) -> str | None:
+    return None if 1 <= value <= 1_000_000 else f"must be from 1 to 1000000, got {value}"
+
+
+def _localpart_problem(value: str) -> str | None:
+    if not re.fullmatch(r"[a-z0-9._=/-]{1,64}", value):
+        return f"must be a Matrix user name of lower-case letters, digits and ._=-/, got {value!r}"
+    return None
+
+
+def _positive_problem(value: int) -> str | None:
+    return None if 1 <= value <= 10_000 else f"must be a whole number from 1 to 10000, got {value}"
+
+
+def _non_empty_problem(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def _channel_name_problem(value: str) -> str | None:
+    return None if value.strip() and len(value) <= 100 else "must be non-empty text of at most 100 characters"
+
+
+def _application_heads_problem(entries: list[Any]) -> str | None:
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != {"domain", "user_id"}:
+            return f"entry {index + 1} must have exactly the keys domain and user_id"
+        domain, user_id = entry["domain"], entry["user_id"]
+        if not isinstance(domain, str) or not _HOSTNAME.fullmatch(domain) or "." not in domain:
+            return f"entry {index + 1}: domain must be an agency domain such as mampu.gov.my, got {domain!r}"
+        if not isinstance(user_id, str) or not re.fullmatch(r"@[a-z0-9._=/+-]+:[A-Za-z0-9.:-]+", user_id):
+            return f"entry {index + 1}: user_id must be a user ID such as @ketua:govchat.localhost, got {user_id!r}"
+    return None
+
+
+def _review_period_problem(value: int) -> str | None:
+    return None if 0 <= value <= 60 else f"must be from 0 to 60 days, got {value}"
+
+
+def _reminder_days_problem(value: int) -> str | None:
+    return None if 0 <= value <= 365 else f"must be from 0 to 365 days, got {value}"
+
+
+def _check_interval_problem(value: int) -> str | None:
+    return None if 1 <= value <= 86400 else f"must be from 1 to 86400 seconds, got {value}"
+
+
+def _helpdesk_email_problem(value: str) -> str | None:
+    if not re.fullmatch(r"[^<>@\s]+@[^<>@\s]+", value):
+        return f"must be an address such as helpdesk@example.gov.my, got {value!r}"
+    return None
+
+
+def _directory_agencies_problem(entries: list[Any]) -> str | None:
+    from synapse_modules.directory.config import directory_agencies_problem
+
+    return directory_agencies_problem(entries)
+
+
+def _directory_interval_problem(value: int) -> str | None:
+    from synapse_modules.directory.config import sync_interval_problem
+
+    return sync_interval_problem(value)
+
+
 _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "server_name": _server_name_problem,
+    "bot.localpart": _localpart_problem,
+    "bot.display_name": _non_empty_problem,
+    "bot.rate_limit_per_minute": _positive_problem,
+    "bot.rate_limit_burst": _positive_problem,
     "public_baseurl": _baseurl_problem,
     "registration.agencies": _agencies_problem,
     "email.smtp_port": _port_problem,
     "email.local_smtp_port": _port_problem,
+    "metrics.port": _port_problem,
+    "metrics.bot_port": _port_problem,
     "email.notif_from": _notif_from_problem,
     "media.max_upload_size_mb": _upload_size_problem,
+    "messages.edit_window_seconds": _edit_window_problem,
     "federation.allowed_servers": _server_list_problem,
+    "channels.info_name": _channel_name_problem,
+    "gcmeet.domain": _gcmeet_domain_problem,
+    "gcmeet.app_id": _gcmeet_app_id_problem,
+    "gcmeet.app_secret": _gcmeet_app_secret_problem,
+    "gcmeet.algorithm": _gcmeet_algorithm_problem,
+    "gcmeet.audience": _gcmeet_audience_problem,
+    "gcmeet.token_lifetime_seconds": _gcmeet_lifetime_problem,
+    "gcmeet.moderator_power_level": _gcmeet_power_level_problem,
+    "gcmeet.rate_limit_per_minute": _gcmeet_rate_problem,
+    "gcmeet.rate_limit_burst": _gcmeet_rate_problem,
+    "applications.heads": _application_heads_problem,
+    "applications.review_period_days": _review_period_problem,
+    "applications.reminder_days": _reminder_days_problem,
+    "applications.check_interval_seconds": _check_interval_problem,
+    "portal.helpdesk_email": _helpdesk_email_problem,
+    "portal.web_client_url": _baseurl_problem,
+    "directory.agencies": _directory_agencies_problem,
+    "directory.sync_interval_minutes": _directory_interval_problem,
 }

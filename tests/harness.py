@@ -70,6 +70,8 @@ class GovChatServer:
     settings: dict[str, Any] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     smtp_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    bot_metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     _seen_mail: set[Path] = field(default_factory=set)
     _log_offset: int = 0
@@ -101,6 +103,7 @@ class GovChatServer:
         settings = dict(self.settings)
         settings.setdefault("email", {})
         settings["email"] = {**settings["email"], "local_smtp_port": self.smtp_port}
+        settings["metrics"] = {"port": self.metrics_port, "bot_port": self.bot_metrics_port, **settings.get("metrics", {})}
         extra = dict(TEST_SYNAPSE_OVERRIDES)
         extra.update(settings.get("synapse_extra", {}))
         settings["synapse_extra"] = extra

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from prometheus_client import Counter
 from synapse.api.errors import Codes, SynapseError
 from synapse.events import EventBase
 from synapse.module_api import ModuleApi
@@ -25,6 +26,12 @@ from synapse_modules.edit_window.rule import (
 )
 
 logger = logging.getLogger(__name__)
+
+REFUSALS = Counter(
+    "govchat_edit_window_refusals_total",
+    "Edits and deletions the edit window refused, by action and reason",
+    ["action", "reason"],
+)
 
 
 class EditWindow:
@@ -53,6 +60,8 @@ class EditWindow:
         if refusal is None:
             return True, None
         logger.info("edit_window: refused %s from %s in %s (%s)", event.type, event.sender, event.room_id, refusal.value)
+        action = "deletion" if event.type == REDACTION else "edit"
+        REFUSALS.labels(action=action, reason=refusal.name.lower()).inc()
         raise SynapseError(403, refusal.sentence(self._config.window_seconds), Codes.FORBIDDEN)
 
     async def _refusal(self, event: EventBase) -> Refusal | None:

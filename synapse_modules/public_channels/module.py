@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from prometheus_client import Counter
 from synapse.api.errors import Codes, SynapseError
 from synapse.events import EventBase
 from synapse.module_api import NOT_SPAM, ModuleApi
@@ -24,6 +25,12 @@ from synapse_modules.public_channels.service import ChannelService
 from synapse_modules.public_channels.store import ChannelStore
 
 logger = logging.getLogger(__name__)
+
+REFUSALS = Counter(
+    "govchat_channel_refusals_total",
+    "Events and requests the public-channel rules refused, by action and rule",
+    ["action", "rule"],
+)
 
 START_UP_RETRY_SECONDS = 5
 START_UP_ATTEMPTS = 60
@@ -77,6 +84,7 @@ class PublicChannels:
             raise SynapseError(403, rules.INTERNAL_ERROR, Codes.FORBIDDEN) from None
         if not verdict.allowed:
             logger.info("Refused %s from %s in %s: %s", event.type, event.sender, event.room_id, verdict.rule)
+            REFUSALS.labels(action="event", rule=str(verdict.rule)).inc()
             raise SynapseError(403, verdict.message, Codes.FORBIDDEN)
         return True, None
 
@@ -89,6 +97,7 @@ class PublicChannels:
             raise SynapseError(403, rules.INTERNAL_ERROR, Codes.FORBIDDEN) from None
         if refusal is not None:
             logger.info("Refused createRoom by %s: public room or channel marker", user_id)
+            REFUSALS.labels(action="create_public_room", rule="public_rooms_reserved").inc()
             raise SynapseError(403, refusal, Codes.FORBIDDEN)
 
     async def user_may_publish_room(self, user_id: str, room_id: str) -> Any:
@@ -100,6 +109,7 @@ class PublicChannels:
         if allowed:
             return NOT_SPAM
         logger.info("Refused directory publication of %s by %s", room_id, user_id)
+        REFUSALS.labels(action="publish_to_directory", rule="public_rooms_reserved").inc()
         # The extra "error" field replaces Synapse's English sentence with ours.
         return Codes.FORBIDDEN, {"error": rules.PUBLIC_ROOMS_RESERVED}
 

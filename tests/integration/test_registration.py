@@ -76,6 +76,9 @@ def test_official_address_gets_a_verification_mail(govchat: GovChatServer, addre
     assert answer.status_code == 200, answer.text
     message = govchat.wait_for_mail(to=normal)
     assert "submit_token" in mail_link(message, "submit_token")
+    assert "Sahkan e-mel anda / Verify your e-mail" in message["Subject"]
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None and "<img" not in html.get_content()  # nothing loaded from outside
 
 
 @pytest.mark.parametrize(("why", "address"), REFUSED, ids=[why for why, _ in REFUSED])
