@@ -14,9 +14,9 @@ test: $(INSTALLED)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
-	$(VENV)/bin/pip install -q ruff mypy types-PyYAML
+	$(VENV)/bin/pip install -q ruff mypy types-PyYAML types-requests
 	$(VENV)/bin/ruff check govchat synapse_modules bots jitsi_jwt tests bench
-	$(VENV)/bin/mypy govchat synapse_modules
+	$(VENV)/bin/mypy govchat synapse_modules jitsi_jwt bots
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "GovChat needs Python 3.11, found " + sys.version' 

@@ -15,9 +15,9 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 import requests

@@ -7,8 +7,8 @@ user's agency, so `gov.my` is the catch-all for every agency not listed by name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)

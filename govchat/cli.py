@@ -14,7 +14,8 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from govchat.cli_directory import add_directory_commands
 from govchat.cli_report import add_report_commands

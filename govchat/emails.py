@@ -9,9 +9,9 @@ reason rather than interpreted. Upper case is the one variation we normalise.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
 
 from govchat.agencies import Agency, agency_for_domain
 

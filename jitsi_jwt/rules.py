@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jwt
 

@@ -25,7 +25,7 @@ def check_openid_store_available(api: ModuleApi) -> None:
 
 async def openid_token_owner(api: ModuleApi, token: str, now_ms: int) -> str | None:
     """The local user an unexpired OpenID token was issued to, or None."""
-    user_id: str | None = await api._store.get_user_id_for_open_id_token(token, now_ms)
+    user_id: str | None = await api._store.get_user_id_for_open_id_token(token, now_ms)  # type: ignore[union-attr]
     return user_id
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options

@@ -6,8 +6,8 @@ import logging
 import re
 import time
 
-from prometheus_client import Counter
 from nio import AsyncClient, InviteMemberEvent, MatrixRoom, MegolmEvent, RoomMessageText
+from prometheus_client import Counter
 
 from bots.pkpa_bot.answered import AnsweredLog
 from bots.pkpa_bot.chat import send_reply

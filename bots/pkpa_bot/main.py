@@ -11,8 +11,8 @@ import signal
 import sys
 import time
 
-from prometheus_client import start_http_server
 from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MegolmEvent, RoomMessageText
+from prometheus_client import start_http_server
 
 from bots.pkpa_bot.account import AccountError, load_or_create_account
 from bots.pkpa_bot.answered import AnsweredLog

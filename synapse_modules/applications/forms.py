@@ -9,9 +9,10 @@ field (`applicant.phone`, `details.users[2].email`, ...).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from govchat.agencies import Agency
 from govchat.emails import Accepted, Refusal, check_registration_email

@@ -7,7 +7,7 @@ them twice.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from prometheus_client import Gauge
 

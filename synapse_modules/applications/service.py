@@ -235,7 +235,7 @@ class ApplicationService:
             owner = owner if info is not None and not info.is_deactivated else None
         try:
             channel = await self._channels.create_channel(
-                NewChannel(name=details["channel_name"], alias_localpart=alias, topic="", owners=(owner,) if owner else ())
+                NewChannel(name=details["channel_name"], alias_localpart=str(alias), topic="", owners=(owner,) if owner else ())
             )
         except InvalidRequest as problem:
             raise ApplicationError(409, "M_INVALID_PARAM", problem.message, "channel_alias") from None

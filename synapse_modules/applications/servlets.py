@@ -14,10 +14,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import unquote
 
 from synapse.api.errors import Codes, SynapseError
 from synapse.http.site import SynapseRequest
@@ -25,9 +23,8 @@ from synapse.module_api import DirectServeJsonResource, ModuleApi
 
 from synapse_modules.applications import workflow
 from synapse_modules.applications.service import ApplicationError, ApplicationService, now_ms
-from synapse_modules.common.http import parse_limit, require_server_admin
+from synapse_modules.common.http import json_body, parse_limit, path_segments, query_value, require_server_admin
 
-NOT_JSON = "Kandungan permintaan bukan JSON yang sah. / The request body is not valid JSON."
 UNKNOWN_PATH = "Tiada fungsi permohonan sedemikian. / There is no such applications function."
 _DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 _USER_ID = re.compile(r"@[a-z0-9._=/+-]+:[A-Za-z0-9.:-]+")
@@ -42,29 +39,29 @@ class ApplicationsResource(DirectServeJsonResource):
         self._service = service
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, Any]:
-        path = _path(request)
+        path = path_segments(request)
         if path == ["heads"]:
             await require_server_admin(self._api, request)
             return 200, {"heads": [{"domain": d, "user_id": u} for d, u in await self._service.store.heads()]}
         viewer = await self._viewer(request)
         with _answering():
             if not path:
-                limit = parse_limit(_query(request, "limit"), 100, 1000)
-                found = await self._service.listing(viewer, _query(request, "state"), _query(request, "kind"), limit)
+                limit = parse_limit(query_value(request, "limit"), 100, 1000)
+                found = await self._service.listing(viewer, query_value(request, "state"), query_value(request, "kind"), limit)
                 return 200, {"applications": [_summary(self._service.present(a)) for a in found]}
             if len(path) == 1:
                 return 200, self._service.present(await self._service.visible(viewer, path[0]))
         raise SynapseError(404, UNKNOWN_PATH, Codes.UNRECOGNIZED)
 
     async def _async_render_POST(self, request: SynapseRequest) -> tuple[int, Any]:
-        path = _path(request)
+        path = path_segments(request)
         if path == ["heads"]:
             admin = await require_server_admin(self._api, request)
-            domain, user_id = _head(_json_body(request))
+            domain, user_id = _head(json_body(request))
             await self._service.store.add_head(domain, user_id, admin, now_ms())
             return 200, {"domain": domain, "user_id": user_id}
         viewer = await self._viewer(request)
-        body = _json_body(request)
+        body = json_body(request)
         with _answering():
             if not path:
                 return 201, self._service.present(await self._service.submit(viewer.user_id, body))
@@ -73,7 +70,7 @@ class ApplicationsResource(DirectServeJsonResource):
         raise SynapseError(404, UNKNOWN_PATH, Codes.UNRECOGNIZED)
 
     async def _async_render_DELETE(self, request: SynapseRequest) -> tuple[int, Any]:
-        path = _path(request)
+        path = path_segments(request)
         await require_server_admin(self._api, request)
         if len(path) == 3 and path[0] == "heads":
             if not await self._service.store.remove_head(path[1], path[2]):
@@ -92,11 +89,10 @@ class _answering:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> bool:
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         if isinstance(error, ApplicationError):
             extra = {"field": error.field} if error.field else None
             raise SynapseError(error.code, error.message, error.errcode, additional_fields=extra) from None
-        return False
 
 
 def _summary(application: dict[str, Any]) -> dict[str, Any]:
@@ -116,18 +112,4 @@ def _head(body: Any) -> tuple[str, str]:
     return domain.lower(), user_id
 
 
-def _path(request: SynapseRequest) -> list[str]:
-    return [unquote(part.decode("utf-8", errors="replace")) for part in request.postpath if part]
 
-
-def _query(request: SynapseRequest, name: str) -> str | None:
-    values = request.args.get(name.encode())
-    return values[0].decode("utf-8", errors="replace") if values else None
-
-
-def _json_body(request: SynapseRequest) -> Any:
-    raw = request.content.read() if request.content is not None else b""
-    try:
-        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        raise SynapseError(400, NOT_JSON, Codes.NOT_JSON, additional_fields={"field": "body"}) from None

@@ -12,8 +12,9 @@ the account an e-mail address is bound to.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from synapse.module_api import ModuleApi
 

@@ -27,6 +27,7 @@ from synapse.module_api import DirectServeHtmlResource, ModuleApi
 
 from synapse_modules.applications import forms, messages, workflow
 from synapse_modules.applications.service import WEB_PREFIX, ApplicationError, ApplicationService, now_ms
+from synapse_modules.common.http import path_segments, query_value
 
 SESSION_COOKIE = "govchat_session"
 COOKIE_PATH = "/_synapse/client/govchat/"
@@ -77,29 +78,31 @@ class ApplicationPages(DirectServeHtmlResource):
     # --- routing --------------------------------------------------------------
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, bytes] | None:
-        path = _path(request)
+        path = path_segments(request)
         if path == ["sign-in"]:
-            return 200, self._render("sign_in.html", request, None, next=_safe_next(_arg(request, "next")))
+            return 200, self._render("sign_in.html", request, None, next=_safe_next(query_value(request, "next")))
         session = await self._session(request)
         if session is None:
-            return self._to_sign_in(request)
+            self._to_sign_in(request)
+            return None
         viewer, _ = session
         if not path:
             found = await self._service.listing(viewer, None, None, 500)
             return 200, self._render("list.html", request, session, applications=[self._service.present(a) for a in found])
         if path == ["new"]:
-            return 200, await self._new_form(request, session, _arg(request, "kind"), {}, None)
+            return 200, await self._new_form(request, session, query_value(request, "kind"), {}, None)
         if len(path) == 1:
             return await self._detail(request, session, path[0], None)
         return 404, self._render("message.html", request, session, text="Tiada halaman sedemikian. / There is no such page.")
 
     async def _async_render_POST(self, request: SynapseRequest) -> tuple[int, bytes] | None:
-        path = _path(request)
+        path = path_segments(request)
         if path == ["session"]:
             return await self._start_session(request)
         session = await self._session(request)
         if session is None:
-            return self._to_sign_in(request)
+            self._to_sign_in(request)
+            return None
         viewer, token = session
         fields = _form(request)
         if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(token)):
@@ -166,7 +169,7 @@ class ApplicationPages(DirectServeHtmlResource):
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str) or not token or await self._user_for_token(request, token) is None:
-            return 403, "Sesi tidak sah. / Invalid session.".encode()
+            return 403, b"Sesi tidak sah. / Invalid session."
         request.addCookie(SESSION_COOKIE, token, path=COOKIE_PATH, httpOnly=True, sameSite="strict", secure=self._secure)
         return 200, b"OK"
 
@@ -212,17 +215,9 @@ async def _sign_out(api: ModuleApi, token: str) -> None:
     await api._hs.get_auth_handler().delete_access_token(token)
 
 
-def _path(request: SynapseRequest) -> list[str]:
-    return [part.decode("utf-8", errors="replace") for part in request.postpath if part]
-
-
-def _arg(request: SynapseRequest, name: str) -> str | None:
-    values = request.args.get(name.encode())
-    return values[0].decode("utf-8", errors="replace") if values else None
-
-
 def _form(request: SynapseRequest) -> dict[str, str]:
-    return {key.decode("utf-8", errors="replace"): values[0].decode("utf-8", errors="replace") for key, values in request.args.items() if values}
+    args: dict[bytes, list[bytes]] = request.args or {}
+    return {key.decode("utf-8", errors="replace"): values[0].decode("utf-8", errors="replace") for key, values in args.items() if values}
 
 
 def _safe_next(raw: str | None) -> str:

@@ -7,8 +7,9 @@ means the same thing everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 # A room is a GovChat public channel when its state holds this event (state key "").
 # Its content is the authority on who owns the channel; power levels only mirror it.

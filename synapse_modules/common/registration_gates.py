@@ -12,7 +12,7 @@ Gates are registered once per process at module start-up (configuration, not sta
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from govchat.emails import Accepted, Refusal
 

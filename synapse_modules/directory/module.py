@@ -26,7 +26,13 @@ from govchat.emails import Accepted
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, add_email_gate
 from synapse_modules.directory import ldap_directory, rules, synapse_adapter
-from synapse_modules.directory.config import DirectoryAgency, DirectoryConfig, DirectoryConfigProblem, directory_for, parse_directory_config
+from synapse_modules.directory.config import (
+    DirectoryAgency,
+    DirectoryConfig,
+    DirectoryConfigProblem,
+    directory_for,
+    parse_directory_config,
+)
 from synapse_modules.directory.metrics import REGISTRATION_LOOKUPS
 from synapse_modules.directory.servlets import DirectorySyncResource
 from synapse_modules.directory.store import DirectoryStore

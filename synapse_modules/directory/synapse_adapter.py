@@ -16,7 +16,8 @@ integration test of the profile lock fails.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from synapse.api.errors import Codes, SynapseError
 from synapse.handlers.profile import ProfileHandler

@@ -25,9 +25,10 @@ What counts as a change, and what does not:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 REPLACE = "m.replace"
 REACTION = "m.reaction"

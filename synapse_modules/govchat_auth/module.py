@@ -12,8 +12,8 @@ from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, apply_email_gates, refusal_sentence
 from synapse_modules.govchat_auth import synapse_adapter
-from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, REGISTRATIONS
 from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
+from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, REGISTRATIONS
 from synapse_modules.govchat_auth.servlets import UserAgenciesResource
 from synapse_modules.govchat_auth.store import UserAgencyStore
 

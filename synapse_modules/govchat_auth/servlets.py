@@ -7,7 +7,7 @@ from typing import Any
 from synapse.http.site import SynapseRequest
 from synapse.module_api import DirectServeJsonResource, ModuleApi
 
-from synapse_modules.common.http import parse_limit, require_server_admin
+from synapse_modules.common.http import parse_limit, query_value, require_server_admin
 from synapse_modules.govchat_auth.store import UserAgencyStore
 
 DEFAULT_PAGE_SIZE = 100
@@ -24,17 +24,11 @@ class UserAgenciesResource(DirectServeJsonResource):
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, dict[str, Any]]:
         await require_server_admin(self._api, request)
-        after = _query_value(request, "from") or ""
-        limit = parse_limit(_query_value(request, "limit"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        after = query_value(request, "from") or ""
+        limit = parse_limit(query_value(request, "limit"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         records = await self._store.page(after, limit)
         answer: dict[str, Any] = {"users": [record.as_dict() for record in records]}
         if len(records) == limit:
             answer["next_from"] = records[-1].user_id
         return 200, answer
 
-
-def _query_value(request: SynapseRequest, name: str) -> str | None:
-    values = request.args.get(name.encode())
-    if not values:
-        return None
-    return values[0].decode("utf-8", errors="replace")

@@ -18,7 +18,8 @@ through the public callbacks.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from synapse.api.errors import Codes, PasswordRefusedError, SynapseError
 from synapse.handlers.password_policy import PasswordPolicyHandler
@@ -28,7 +29,7 @@ from synapse.rest.client.register import EmailRegisterRequestTokenRestServlet
 
 EmailRefusal = Callable[[object], Awaitable["str | None"]]
 
-_PASSWORD_SENTENCES = {
+_PASSWORD_SENTENCES: dict[str, tuple[str, str]] = {
     Codes.PASSWORD_TOO_SHORT: (
         "Kata laluan mesti sekurang-kurangnya {length} aksara.",
         "The password must be at least {length} characters long.",

@@ -12,6 +12,7 @@ import jinja2
 from synapse.http.site import SynapseRequest
 from synapse.module_api import DirectServeHtmlResource, ModuleApi
 
+from synapse_modules.common.http import path_segments, query_value
 from synapse_modules.portal.config import PortalConfig, parse_portal_config
 
 PORTAL_PREFIX = "/_synapse/client/govchat/portal"
@@ -39,9 +40,9 @@ class PortalPages(DirectServeHtmlResource):
         )
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, bytes]:
-        parts = [part.decode("utf-8", errors="replace") for part in request.postpath if part]
+        parts = path_segments(request)
         name = parts[0] if len(parts) == 1 else ("" if not parts else None)
-        lang = "en" if (request.args.get(b"lang") or [b""])[0] == b"en" else "ms"
+        lang = "en" if query_value(request, "lang") == "en" else "ms"
         if name not in PAGES:
             return 404, self._render("not_found.html", "", lang)
         return 200, self._render(PAGES[name][0], name, lang)

@@ -20,8 +20,8 @@ from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_M
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.public_channels import rules
 from synapse_modules.public_channels.config import PublicChannelsConfig, parse_public_channels_config
-from synapse_modules.public_channels.servlets import ChannelsResource
 from synapse_modules.public_channels.service import ChannelService
+from synapse_modules.public_channels.servlets import ChannelsResource
 from synapse_modules.public_channels.store import ChannelStore
 
 logger = logging.getLogger(__name__)

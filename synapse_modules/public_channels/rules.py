@@ -25,9 +25,10 @@ only, and only server administrators may make a room public (join rule `public`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, ChannelMarker
 

@@ -28,7 +28,13 @@ from synapse_modules.common.channels import (
     system_user_id,
 )
 from synapse_modules.public_channels.config import PublicChannelsConfig
-from synapse_modules.public_channels.requests import InvalidRequest, NewChannel, alias_taken, parse_user_id, unknown_user
+from synapse_modules.public_channels.requests import (
+    InvalidRequest,
+    NewChannel,
+    alias_taken,
+    parse_user_id,
+    unknown_user,
+)
 from synapse_modules.public_channels.store import ChannelStore
 
 logger = logging.getLogger(__name__)

@@ -9,19 +9,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, Awaitable, Callable
-from urllib.parse import unquote
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from synapse.api.errors import Codes, SynapseError
 from synapse.http.site import SynapseRequest
 from synapse.module_api import DirectServeJsonResource, ModuleApi
 
-from synapse_modules.common.http import require_server_admin
+from synapse_modules.common.http import json_body, path_segments, require_server_admin
 from synapse_modules.public_channels.requests import InvalidRequest, parse_new_channel
 from synapse_modules.public_channels.service import ChannelNotFound, ChannelService
 
-NOT_JSON = "Kandungan permintaan bukan JSON yang sah. / The request body is not valid JSON."
 UNKNOWN_PATH = "Tiada fungsi saluran sedemikian. / There is no such channel function."
 
 
@@ -35,14 +33,14 @@ class ChannelsResource(DirectServeJsonResource):
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, dict[str, Any]]:
         await require_server_admin(self._api, request)
-        if _path(request):
+        if path_segments(request):
             raise SynapseError(404, UNKNOWN_PATH, Codes.UNRECOGNIZED)
         return 200, {"channels": await self._service.list_channels()}
 
     async def _async_render_POST(self, request: SynapseRequest) -> tuple[int, dict[str, Any]]:
         await require_server_admin(self._api, request)
-        path = _path(request)
-        body = _json_body(request)
+        path = path_segments(request)
+        body = json_body(request)
         if not path:
             return await _answer(lambda: self._service.create_channel(parse_new_channel(body, self._service.server_name)))
         if len(path) == 2 and path[1] == "owners":
@@ -54,7 +52,7 @@ class ChannelsResource(DirectServeJsonResource):
 
     async def _async_render_DELETE(self, request: SynapseRequest) -> tuple[int, dict[str, Any]]:
         await require_server_admin(self._api, request)
-        path = _path(request)
+        path = path_segments(request)
         if len(path) == 3 and path[1] == "owners":
             return await _answer(lambda: self._service.remove_owner(path[0], path[2]))
         raise SynapseError(404, UNKNOWN_PATH, Codes.UNRECOGNIZED)
@@ -73,13 +71,3 @@ async def _answer(action: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[int,
         ) from None
 
 
-def _path(request: SynapseRequest) -> list[str]:
-    return [unquote(part.decode("utf-8", errors="replace")) for part in request.postpath if part]
-
-
-def _json_body(request: SynapseRequest) -> Any:
-    raw = request.content.read() if request.content is not None else b""
-    try:
-        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        raise SynapseError(400, NOT_JSON, Codes.NOT_JSON, additional_fields={"field": "body"}) from None

@@ -17,9 +17,10 @@ import csv
 import html
 import io
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from govchat.agencies import Agency
 

@@ -7,7 +7,7 @@ the same `MonthlyReport`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from synapse.api.errors import Codes, SynapseError
@@ -15,7 +15,7 @@ from synapse.http.server import finish_request, respond_with_html
 from synapse.http.site import SynapseRequest
 from synapse.module_api import DirectServeJsonResource, ModuleApi
 
-from synapse_modules.common.http import require_server_admin
+from synapse_modules.common.http import query_value, require_server_admin
 from synapse_modules.reports import report
 from synapse_modules.reports.config import ReportsConfig
 from synapse_modules.reports.store import ReportStore
@@ -30,10 +30,10 @@ class MonthlyReportResource(DirectServeJsonResource):
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, dict[str, Any]] | None:
         await require_server_admin(self._api, request)
-        now = datetime.fromtimestamp(self._api.get_current_time_msec() / 1000, tz=timezone.utc)
+        now = datetime.fromtimestamp(self._api.get_current_time_msec() / 1000, tz=UTC)
         try:
-            month = report.parse_month(_query_value(request, "month"), now)
-            output = report.parse_format(_query_value(request, "format"))
+            month = report.parse_month(query_value(request, "month"), now)
+            output = report.parse_format(query_value(request, "format"))
         except report.InvalidRequest as problem:
             raise SynapseError(400, problem.message, Codes.INVALID_PARAM, additional_fields={"field": problem.field}) from None
         monthly = await self.build(month)
@@ -68,9 +68,3 @@ def _respond_with_csv(request: SynapseRequest, text: str, filename: str) -> None
     request.write(body)
     finish_request(request)
 
-
-def _query_value(request: SynapseRequest, name: str) -> str | None:
-    values = request.args.get(name.encode())
-    if not values:
-        return None
-    return values[0].decode("utf-8", errors="replace")

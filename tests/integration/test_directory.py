@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest

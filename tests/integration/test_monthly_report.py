@@ -9,8 +9,9 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

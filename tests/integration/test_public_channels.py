@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pytest

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -21,8 +22,8 @@ CONFIG = parse_directory_config(
 class FakeApi:
     server_name = "govchat.test"
 
-    def __init__(self, admins: set[str] = set()) -> None:
-        self.admins = admins
+    def __init__(self, admins: frozenset[str] = frozenset()) -> None:
+        self.admins = set(admins)
 
     async def defer_to_thread(self, function: Callable[..., Any], *args: Any) -> Any:
         return function(*args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,7 +20,7 @@ from synapse_modules.reports.report import (
     to_html,
 )
 
-NOW = datetime(2026, 3, 15, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 15, 4, 0, tzinfo=UTC)
 MAMPU = Agency("mampu.gov.my", "MAMPU", "Jabatan Perdana Menteri")
 JPA = Agency("jpa.gov.my", "JPA", "Jabatan Perdana Menteri")
 MOE = Agency("moe.gov.my", "KPM", "Kementerian Pendidikan")
@@ -42,11 +42,11 @@ def test_a_future_month_is_refused_in_malaysia_time() -> None:
     with pytest.raises(InvalidRequest, match="future"):
         parse_month("2026-04", NOW)
     # 31 March 17:00 UTC is already 1 April in Malaysia.
-    assert parse_month("2026-04", datetime(2026, 3, 31, 17, 0, tzinfo=timezone.utc)) == Month(2026, 4)
+    assert parse_month("2026-04", datetime(2026, 3, 31, 17, 0, tzinfo=UTC)) == Month(2026, 4)
 
 
 def test_month_end_is_midnight_malaysia_time() -> None:
-    assert Month(2026, 12).end == datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc)
+    assert Month(2026, 12).end == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
 
 
 def test_format_defaults_to_json_and_unknown_is_named() -> None:
