@@ -159,6 +159,7 @@ def _print_banner(settings: Settings, homeserver_config: Path) -> None:
                 f"GovChat is running: homeserver {settings.public_baseurl} (server name {settings.server_name})",
                 "Create the first administrator in another terminal with:",
                 f"  .venv/bin/register_new_matrix_user -c {homeserver_config} --admin",
+                f"Portal and applications: {settings.public_baseurl}_synapse/client/govchat/portal",
                 f"Outgoing mail is {mail}.",
                 *(
                     [f"Bot-GovChat answers as @{settings.values['bot']['localpart']}:{settings.server_name} (log: {settings.data_dir}/bot/bot.log)."]

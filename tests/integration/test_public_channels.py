@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -79,6 +80,22 @@ def test_leaving_info_is_refused_while_mandatory(govchat: GovChatServer) -> None
     assert answer.status_code == 403 and answer.json()["errcode"] == "M_FORBIDDEN"
     assert "INFO" in answer.json()["error"] and " / " in answer.json()["error"]
     assert info in govchat.client_api("GET", "/joined_rooms", user.access_token).json()["joined_rooms"]
+
+
+def test_burst_of_registrations_all_join_info(govchat: GovChatServer, admin: User) -> None:
+    # Regression: the background join went through Synapse's client join rate limits
+    # (rc_joins_per_room: 1 per second, burst 10, left at its default here), so past the tenth
+    # registration in a burst the joins got 429 and, after the retries, some users never joined.
+    with ThreadPoolExecutor(8) as pool:
+        users = list(pool.map(lambda _: govchat.register_plain_user(), range(40)))
+    info = govchat.client_api("GET", f"/directory/room/{quote('#info:' + govchat.server_name)}").json()["room_id"]
+    deadline = time.monotonic() + 30
+    missing = {user.user_id for user in users}
+    while missing and time.monotonic() < deadline:
+        members = govchat.request("GET", f"/_synapse/admin/v1/rooms/{info}/members", admin.access_token).json()["members"]
+        missing -= set(members)
+        time.sleep(0.2)
+    assert not missing, f"{len(missing)} of {len(users)} users not in INFO after 30 s"
 
 
 def test_member_cannot_post_in_info(govchat: GovChatServer) -> None:
@@ -317,7 +334,8 @@ def test_switching_channels_on_joins_existing_users_and_restart_keeps_one_info(t
     server = GovChatServer(data_dir=tmp_path_factory.mktemp("channels-switch"), settings={"channels": {"enabled": False}})
     server.start()
     try:
-        earlier = [server.register_plain_user() for _ in range(2)]
+        # More than Synapse's per-room join burst (10): the start-up sweep joins them all at once.
+        earlier = [server.register_plain_user() for _ in range(15)]
         assert server.client_api("GET", "/directory/room/%23info%3Agovchat.localhost").status_code == 404
     finally:
         server.stop()
