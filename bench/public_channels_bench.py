@@ -1,109 +1,199 @@
 """Public channels: registration cost as INFO grows, and owner post to members' next sync.
 
-Two homeservers on loopback, filled alike:
-  * GovChat: the public_channels module joins each new user to INFO in the background;
-  * stock:   the same GovChat config with `channels.enabled: false` and Synapse's native
-             `auto_join_rooms: ["#info:..."]`, which joins inside the registration request.
-Everything else (other GovChat modules) is identical, so the difference is the join.
+Compares two homeservers on loopback, both Synapse 1.163 started directly
+(`python -m synapse.app.homeserver`, no launcher, no Bot-GovChat, no mail server)
+from the same rendered GovChat homeserver.yaml (SQLite, bcrypt_rounds 4, the test
+suite's relaxed client rate limits; `rc_joins_per_room` left at Synapse's default):
 
-For each INFO size it measures, `--samples` times: the registration request
-(shared-secret admin API, nonce included), the time until the new user is in
-INFO's joined members, and the time from an owner's post until a member's
-waiting /sync returns it.
+  * GovChat: every GovChat module loaded; the public_channels module creates INFO
+             (`#info:govchat.localhost`, room version 12) and joins each new user to it
+             in the background after registration; the owner is appointed through
+             GovChat's channels API.
+  * stock:   every GovChat module stripped from `modules:` (plain Synapse) plus Synapse's
+             native `auto_join_rooms: ["#info:govchat.localhost"]` with
+             `autocreate_auto_join_rooms` (preset `public_chat`, server default room
+             version), which joins inside the registration request. The first user
+             registered creates INFO and is its owner (power 100).
 
-    .venv/bin/python -m bench.public_channels_bench [--sizes 100,1000,5000] [--samples 5]
+At each INFO size the bench first fills INFO (fill users registered with 8 threads
+through the shared-secret admin API) and waits until INFO's joined member count has
+reached the size, so that no fill join is still queued when it measures. Then,
+`--samples` times one after the other, with the median reported:
 
-Bounded: fills run with 8 threads on loopback; `--sizes` lets a slow machine stop earlier.
+  * registration request: the shared-secret admin registration (nonce + register);
+  * until in INFO: from the start of the registration until the new user's own
+    `/joined_rooms` lists INFO (polled every 20 ms);
+  * owner post -> member sync: from the owner's send until a member's waiting
+    (long-poll, lazy-loaded members) `/sync` returns the post.
+
+    .venv/bin/python -m bench.public_channels_bench [--sizes 100,1000,5000] [--samples 5] [--only govchat|stock] [--keep]
+
+Bounded: loopback only; every wait has a deadline (a fill that stops growing for
+`STALL_SECONDS` aborts and names the data directory, which is then kept, as with `--keep`).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-from tests.harness import GovChatServer, User
+import requests
+import yaml
 
+from govchat.render import render_synapse_config
+from govchat.settings import load_settings
+from tests.harness import STARTUP_TIMEOUT_SECONDS, GovChatServer, User
+
+INFO_ALIAS = "#info:govchat.localhost"
 FILL_THREADS = 8
+STALL_SECONDS = 120  # a fill whose member count does not grow for this long has failed
+JOIN_TIMEOUT_SECONDS = 120
+POLL_SECONDS = 0.02
 # Password hashing is not what is measured; keep it cheap on both servers.
 FAST_HASHING = {"bcrypt_rounds": 4}
+LAZY_SYNC_FILTER = quote('{"room":{"state":{"lazy_load_members":true},"timeline":{"limit":20}}}')
 
 
-def govchat_server(data_dir: Path) -> GovChatServer:
-    return GovChatServer(data_dir=data_dir, settings={"synapse_extra": dict(FAST_HASHING)})
+class BenchError(RuntimeError):
+    pass
 
 
-def stock_server(data_dir: Path) -> GovChatServer:
-    extra = {
-        **FAST_HASHING,
-        "auto_join_rooms": ["#info:govchat.localhost"],
-        "autocreate_auto_join_rooms": True,
-        "autocreate_auto_join_room_preset": "public_chat",
-    }
-    return GovChatServer(data_dir=data_dir, settings={"channels": {"enabled": False}, "synapse_extra": extra})
+@dataclass
+class BenchServer(GovChatServer):
+    """A homeserver started as Synapse alone from the rendered GovChat config; `stock` strips every module."""
+
+    stock: bool = False
+
+    def start(self) -> None:
+        self.write_settings()
+        rendered = render_synapse_config(load_settings(self.data_dir, self.port))
+        config = yaml.safe_load(rendered.homeserver_config.read_text(encoding="utf-8"))
+        if self.stock:
+            config["modules"] = []
+            config.update(
+                {
+                    "auto_join_rooms": [INFO_ALIAS],
+                    "autocreate_auto_join_rooms": True,
+                    "autocreate_auto_join_room_preset": "public_chat",
+                }
+            )
+        rendered.homeserver_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        log = open(self.data_dir / "launcher.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(rendered.homeserver_config)],
+            cwd=self.data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"Synapse exited with {self.process.returncode}; see {self.data_dir}/homeserver.log")
+            try:
+                if requests.get(f"{self.base_url}/health", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.25)
+        raise BenchError(f"Synapse did not start in time; see {self.data_dir}/homeserver.log")
+
+
+def make_server(kind: str, data_dir: Path) -> BenchServer:
+    settings: dict[str, Any] = {"synapse_extra": dict(FAST_HASHING)}
+    if kind == "stock":
+        settings["channels"] = {"enabled": False}  # belt and braces: its module is stripped anyway
+    return BenchServer(data_dir=data_dir, settings=settings, stock=kind == "stock")
 
 
 class Info:
-    def __init__(self, server: GovChatServer, admin: User) -> None:
+    def __init__(self, server: BenchServer, admin: User) -> None:
         self.server = server
         self.admin = admin
         self.room_id = ""
 
-    def find(self) -> str:
+    def find(self, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
         while not self.room_id:
-            answer = self.server.client_api("GET", "/directory/room/" + quote("#info:govchat.localhost"))
+            answer = self.server.client_api("GET", "/directory/room/" + quote(INFO_ALIAS))
             if answer.status_code == 200:
                 self.room_id = answer.json()["room_id"]
+            elif time.monotonic() > deadline:
+                raise BenchError(f"{INFO_ALIAS} does not exist after {timeout} s; see {self.server.data_dir}/homeserver.log")
             else:
                 time.sleep(0.1)
         return self.room_id
 
-    def members(self) -> set[str]:
+    def count(self) -> int:
         answer = self.server.request("GET", f"/_synapse/admin/v1/rooms/{self.find()}/members", self.admin.access_token)
-        return set(answer.json()["members"])
+        answer.raise_for_status()
+        return int(answer.json()["total"])
 
-    def wait_for(self, user_id: str, timeout: float = 300) -> None:
+    def wait_for(self, user: User, timeout: float = JOIN_TIMEOUT_SECONDS) -> None:
+        """Until the user's own /joined_rooms lists INFO."""
+        room_id = self.find()
         deadline = time.monotonic() + timeout
-        while user_id not in self.members():
+        while room_id not in self.server.client_api("GET", "/joined_rooms", user.access_token).json()["joined_rooms"]:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{user_id} not in INFO after {timeout} s")
-            time.sleep(0.02)
+                raise BenchError(f"{user.user_id} not in INFO after {timeout} s; see {self.server.data_dir}/homeserver.log")
+            time.sleep(POLL_SECONDS)
 
 
-def fill(server: GovChatServer, info: Info, size: int) -> None:
-    missing = size - len(info.members())
-    if missing <= 0:
-        return
-    with ThreadPoolExecutor(FILL_THREADS) as pool:
-        list(pool.map(lambda _: server.register_plain_user(f"isi-{uuid.uuid4().hex[:12]}"), range(missing)))
-    deadline = time.monotonic() + 1800
-    while len(info.members()) < size and time.monotonic() < deadline:
+def fill(server: BenchServer, info: Info, size: int) -> None:
+    """Register users until INFO has `size` members, then wait until every join has landed."""
+    missing = size - info.count()
+    if missing > 0:
+        started = time.monotonic()
+        with ThreadPoolExecutor(FILL_THREADS) as pool:
+            list(pool.map(lambda _: server.register_plain_user(f"isi-{uuid.uuid4().hex[:12]}"), range(missing)))
+        print(f"    registered {missing} fill users in {time.monotonic() - started:.0f} s", flush=True)
+    last, last_change = info.count(), time.monotonic()
+    while last < size:
         time.sleep(0.5)
+        now = info.count()
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change > STALL_SECONDS:
+            raise BenchError(f"INFO stuck at {now} of {size} members for {STALL_SECONDS} s; see {server.data_dir}/homeserver.log")
+    time.sleep(1)  # let the last join's side effects (notifications, caches) settle
 
 
-def measure_registration(server: GovChatServer, info: Info) -> tuple[float, float]:
+def measure_registration(server: BenchServer, info: Info) -> tuple[float, float]:
     started = time.perf_counter()
     user = server.register_plain_user(f"ukur-{uuid.uuid4().hex[:12]}")
     answered = time.perf_counter() - started
-    info.wait_for(user.user_id)
+    info.wait_for(user)
     return answered, time.perf_counter() - started
 
 
-def measure_post_to_sync(server: GovChatServer, owner: User, reader: User, room_id: str) -> float:
-    since = server.client_api("GET", "/sync?timeout=0", reader.access_token).json()["next_batch"]
+def sync(server: BenchServer, user: User, since: str | None, timeout_ms: int) -> dict[str, Any]:
+    path = f"/sync?filter={LAZY_SYNC_FILTER}&timeout={timeout_ms}" + (f"&since={since}" if since else "")
+    answer = server.client_api("GET", path, user.access_token)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def measure_post_to_sync(server: BenchServer, owner: User, reader: User, room_id: str) -> float:
+    since = sync(server, reader, None, 0)["next_batch"]
     body = f"makluman-{uuid.uuid4().hex}"
     result: dict[str, float] = {}
 
     def wait() -> None:
         token = since
-        while "at" not in result:
-            answer = server.client_api("GET", f"/sync?timeout=10000&since={token}", reader.access_token).json()
+        deadline = time.monotonic() + 60
+        while "at" not in result and time.monotonic() < deadline:
+            answer = sync(server, reader, token, 10_000)
             token = answer["next_batch"]
             events = answer.get("rooms", {}).get("join", {}).get(room_id, {}).get("timeline", {}).get("events", [])
             if any(event.get("content", {}).get("body") == body for event in events):
@@ -116,33 +206,40 @@ def measure_post_to_sync(server: GovChatServer, owner: User, reader: User, room_
     sent = server.client_api(
         "PUT", f"/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}", owner.access_token, json={"msgtype": "m.text", "body": body}
     )
-    assert sent.status_code == 200, sent.text
-    waiter.join(timeout=60)
-    return result.get("at", float("nan")) - started
+    if sent.status_code != 200:
+        raise BenchError(f"owner could not post: {sent.status_code} {sent.text}")
+    waiter.join(timeout=70)
+    if "at" not in result:
+        raise BenchError("the member's sync did not return the owner's post within 60 s")
+    return result["at"] - started
 
 
-def run_server(kind: str, server: GovChatServer, sizes: list[int], samples: int) -> list[tuple[str, int, float, float, float]]:
+def run_server(kind: str, server: BenchServer, sizes: list[int], samples: int) -> list[tuple[str, int, float, float, float]]:
     rows = []
     server.start()
     try:
+        # Stock: the first real user creates INFO (power 100), so the owner registers first.
+        owner = server.register_plain_user("pemilik-info")
         admin = server.register_admin()
-        owner = server.register_plain_user("pemilik-info")  # stock: first user, creates INFO (power 100)
         info = Info(server, admin)
-        info.wait_for(owner.user_id)
+        info.wait_for(owner)
         if kind == "govchat":
             answer = server.request(
                 "POST", f"/_synapse/client/govchat/v1/channels/{quote(info.find())}/owners", admin.access_token, json={"user_id": owner.user_id}
             )
-            assert answer.status_code == 200, answer.text
+            if answer.status_code != 200:
+                raise BenchError(f"appointing the INFO owner failed: {answer.status_code} {answer.text}")
         reader = server.register_plain_user("pembaca-info")
-        info.wait_for(reader.user_id)
+        info.wait_for(reader)
         for size in sizes:
+            started = time.monotonic()
             fill(server, info, size)
+            print(f"    {kind}: INFO at {info.count()} members after {time.monotonic() - started:.0f} s", flush=True)
             registrations = [measure_registration(server, info) for _ in range(samples)]
             posts = [measure_post_to_sync(server, owner, reader, info.find()) for _ in range(samples)]
             row = (
                 kind,
-                len(info.members()),
+                size,
                 statistics.median(r[0] for r in registrations) * 1000,
                 statistics.median(r[1] for r in registrations) * 1000,
                 statistics.median(posts) * 1000,
@@ -159,19 +256,33 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,5000", help="INFO sizes to measure at, ascending")
     parser.add_argument("--samples", type=int, default=5, help="measurements per size (median reported)")
     parser.add_argument("--only", choices=("govchat", "stock"), help="run one server only")
+    parser.add_argument("--keep", action="store_true", help="keep the servers' data directories (homeserver.log)")
     arguments = parser.parse_args()
-    sizes = [int(size) for size in arguments.sizes.split(",")]
+    sizes = sorted(int(size) for size in arguments.sizes.split(","))
+    samples = max(1, min(arguments.samples, 50))
+    scratch = Path(tempfile.mkdtemp(prefix="govchat-channels-bench-"))
+    print(f"data directories under {scratch}", flush=True)
     rows: list[tuple[str, int, float, float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="govchat-channels-bench-") as scratch:
-        for kind, factory in (("govchat", govchat_server), ("stock", stock_server)):
+    keep = arguments.keep
+    try:
+        for kind in ("govchat", "stock"):
             if arguments.only and arguments.only != kind:
                 continue
-            rows += run_server(kind, factory(Path(scratch) / kind), sizes, arguments.samples)
+            rows += run_server(kind, make_server(kind, scratch / kind), sizes, samples)
+    except BaseException:
+        keep = True
+        raise
+    finally:
+        if keep:
+            print(f"kept {scratch}", flush=True)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
     print()
+    print(f"INFO join at registration, {samples} samples per size (p50), loopback, SQLite")
     print("| server | INFO members | registration request (p50) | until in INFO (p50) | owner post -> member sync (p50) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for kind, members, answered, joined, post in rows:
-        name = "GovChat (background join)" if kind == "govchat" else "stock auto_join_rooms"
+        name = "GovChat (background join)" if kind == "govchat" else "stock Synapse auto_join_rooms"
         print(f"| {name} | {members} | {answered:.0f} ms | {joined:.0f} ms | {post:.0f} ms |")
 
 

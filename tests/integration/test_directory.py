@@ -202,3 +202,28 @@ def test_sync_api_is_for_administrators_and_checks_its_input(server: GovChatServ
     assert bad.status_code == 400 and bad.json()["field"] == "dry_run" and bad.json()["errcode"] == "M_INVALID_PARAM"
     not_json = server.request("POST", SYNC_API, admin.access_token, data=b"[1, 2")
     assert not_json.status_code == 400 and not_json.json()["field"] == "body"
+
+
+def test_periodic_sync_deactivates_without_anyone_asking(tmp_path_factory: pytest.TempPathFactory, ldap: LdapServer) -> None:
+    settings: dict[str, Any] = {
+        "bot": {"enabled": False},
+        "directory": {
+            "agencies": [
+                {"domain": DOMAIN, "url": ldap.url, "base_dn": ldap.people_dn, "bind_dn": ldap.root_dn,
+                 "bind_password": ldap.root_password, "active_filter": "(!(employeeType=disabled))"}
+            ],
+            "sync_interval_minutes": 1,  # the shortest period; the test waits for one run
+        },
+    }
+    periodic = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-periodic-sync"), settings=settings)
+    periodic.start()
+    try:
+        leaver = periodic.register_with_email(staff(ldap, "Rahman bin Yusof"))
+        ldap.disable(str(leaver.email))
+        deadline = time.monotonic() + 90
+        while periodic.login(leaver.user_id, leaver.password).status_code == 200:
+            assert time.monotonic() < deadline, "the periodic sync did not deactivate a disabled entry's account"
+            time.sleep(2)
+        assert periodic.login(leaver.user_id, leaver.password).status_code == 403
+    finally:
+        periodic.stop()
