@@ -25,12 +25,8 @@ TEST_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def govchat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GovChatServer]:
-    server = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-data"), settings=TEST_SETTINGS)
-    server.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-data"), settings=TEST_SETTINGS).running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -123,6 +125,15 @@ class GovChatServer:
             stderr=subprocess.STDOUT,
         )
         self._wait_until_ready()
+
+    @contextmanager
+    def running(self) -> Iterator[GovChatServer]:
+        """Started for the `with` block, stopped after it, whatever happens inside."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:

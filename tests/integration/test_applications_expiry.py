@@ -21,12 +21,8 @@ MALAYSIA = timezone(timedelta(hours=8))
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GovChatServer]:
     settings = {**TEST_SETTINGS, "applications": {"review_period_days": 0, "check_interval_seconds": 1, "reminder_days": 7}}
-    server = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-applications"), settings=settings)
-    server.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-applications"), settings=settings).running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

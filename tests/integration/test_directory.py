@@ -59,12 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, ldap: LdapServer) -> Iterat
             ],
         },
     }
-    govchat = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-directory"), settings=settings)
-    govchat.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-directory"), settings=settings).running() as govchat:
         yield govchat
-    finally:
-        govchat.stop()
 
 
 @pytest.fixture(scope="module")
@@ -215,9 +211,7 @@ def test_periodic_sync_deactivates_without_anyone_asking(tmp_path_factory: pytes
             "sync_interval_minutes": 1,  # the shortest period; the test waits for one run
         },
     }
-    periodic = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-periodic-sync"), settings=settings)
-    periodic.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-periodic-sync"), settings=settings).running() as periodic:
         leaver = periodic.register_with_email(staff(ldap, "Rahman bin Yusof"))
         ldap.disable(str(leaver.email))
         deadline = time.monotonic() + 90
@@ -225,5 +219,3 @@ def test_periodic_sync_deactivates_without_anyone_asking(tmp_path_factory: pytes
             assert time.monotonic() < deadline, "the periodic sync did not deactivate a disabled entry's account"
             time.sleep(2)
         assert periodic.login(leaver.user_id, leaver.password).status_code == 403
-    finally:
-        periodic.stop()

@@ -121,12 +121,8 @@ async def encrypt(client: AsyncClient, room_id: str, type: str, content: dict[st
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GovChatServer]:
-    server = GovChatServer(data_dir=tmp_path_factory.mktemp("edit-window"), settings={"messages": {"edit_window_seconds": WINDOW}})
-    server.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("edit-window"), settings={"messages": {"edit_window_seconds": WINDOW}}).running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

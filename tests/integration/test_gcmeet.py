@@ -251,12 +251,8 @@ RS256_SETTINGS = {
 
 @pytest.fixture(scope="module")
 def rs256_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GovChatServer]:
-    server = GovChatServer(data_dir=tmp_path_factory.mktemp("gcmeet-rs256"), settings=RS256_SETTINGS)
-    server.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("gcmeet-rs256"), settings=RS256_SETTINGS).running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def asap_public_key(server: GovChatServer, kid: str) -> str:

@@ -39,12 +39,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GovChatServer]:
         },
         "bot": {"enabled": False},
     }
-    govchat = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-report"), settings=settings)
-    govchat.start()
-    try:
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-report"), settings=settings).running() as govchat:
         yield govchat
-    finally:
-        govchat.stop()
 
 
 @pytest.fixture(scope="module")

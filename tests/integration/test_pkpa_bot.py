@@ -7,6 +7,8 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,16 @@ class Notices:
         return str(self.by_question[question_id][0].source["content"].get("formatted_body", ""))
 
 
+@asynccontextmanager
+async def talking_to_bot(server: GovChatServer, user: User, store: Path) -> AsyncIterator[tuple[AsyncClient, Notices]]:
+    """A fresh E2EE device for the user, collecting the bot's notices, closed afterwards."""
+    client = await e2ee_client(server, user, store)
+    try:
+        yield client, Notices(client, bot_id(server))
+    finally:
+        await close_all(client)
+
+
 async def open_direct_chat(client: AsyncClient, server: GovChatServer) -> str:
     created = await client.room_create(preset=RoomPreset.private_chat, invite=[bot_id(server)], is_direct=True)
     assert isinstance(created, RoomCreateResponse), created
@@ -64,9 +76,7 @@ def test_encrypted_direct_chat_answers_numbers_free_text_unknown_and_help(govcha
     user = govchat.register_plain_user()
 
     async def scenario() -> None:
-        client = await e2ee_client(govchat, user, tmp_path / "user")
-        notices = Notices(client, bot_id(govchat))
-        try:
+        async with talking_to_bot(govchat, user, tmp_path / "user") as (client, notices):
             room_id = await open_direct_chat(client, govchat)
             assert client.rooms[room_id].encrypted
 
@@ -84,8 +94,6 @@ def test_encrypted_direct_chat_answers_numbers_free_text_unknown_and_help(govcha
 
             help_answer = await ask(client, notices, room_id, "bantuan")
             assert "butiran PKPA 1/2021" in help_answer.body and "details" in help_answer.body
-        finally:
-            await close_all(client)
 
     run(scenario())
 
@@ -94,9 +102,7 @@ def test_group_answers_only_when_mentioned_or_commanded(govchat: GovChatServer, 
     alice, bob = govchat.register_plain_user(), govchat.register_plain_user()
 
     async def scenario() -> None:
-        client = await e2ee_client(govchat, alice, tmp_path / "alice")
-        notices = Notices(client, bot_id(govchat))
-        try:
+        async with talking_to_bot(govchat, alice, tmp_path / "alice") as (client, notices):
             created = await client.room_create(preset=RoomPreset.private_chat, invite=[bob.user_id, bot_id(govchat)])
             assert isinstance(created, RoomCreateResponse)
             room_id = created.room_id
@@ -109,8 +115,6 @@ def test_group_answers_only_when_mentioned_or_commanded(govchat: GovChatServer, 
             commanded = await ask(client, notices, room_id, "!cari PKPA 2/2021")
             assert "PKPA 2/2021" in commanded.body
             assert chatter not in notices.by_question
-        finally:
-            await close_all(client)
 
     run(scenario())
 
@@ -119,9 +123,7 @@ def test_rate_limit_gets_one_polite_answer(govchat: GovChatServer, tmp_path: Pat
     user = govchat.register_plain_user()
 
     async def scenario() -> None:
-        client = await e2ee_client(govchat, user, tmp_path / "user")
-        notices = Notices(client, bot_id(govchat))
-        try:
+        async with talking_to_bot(govchat, user, tmp_path / "user") as (client, notices):
             room_id = await open_direct_chat(client, govchat)
             questions = [await send_encrypted_text(client, room_id, f"PKPA {n}/2021") for n in (1, 2) * 4]
             await sync_until(client, lambda: sum(len(v) for v in notices.by_question.values()) >= 6, timeout=60)
@@ -133,8 +135,6 @@ def test_rate_limit_gets_one_polite_answer(govchat: GovChatServer, tmp_path: Pat
             # A burst of five, one polite refusal, then silence (a slow run may see one token refilled).
             assert 6 <= sum(1 for a in answers if a) < len(questions)
             assert all(len(a) <= 1 for a in answers)
-        finally:
-            await close_all(client)
 
     run(scenario())
 
@@ -143,9 +143,7 @@ def test_undecryptable_message_gets_a_hint_to_verify_the_session(govchat: GovCha
     user = govchat.register_plain_user()
 
     async def scenario() -> None:
-        client = await e2ee_client(govchat, user, tmp_path / "user")
-        notices = Notices(client, bot_id(govchat))
-        try:
+        async with talking_to_bot(govchat, user, tmp_path / "user") as (client, notices):
             room_id = await open_direct_chat(client, govchat)
             garbage = {
                 "algorithm": "m.megolm.v1.aes-sha2",
@@ -158,18 +156,14 @@ def test_undecryptable_message_gets_a_hint_to_verify_the_session(govchat: GovCha
             event_id = sent.json()["event_id"]
             await sync_until(client, lambda: event_id in notices.by_question, timeout=30)
             assert "Verify your session" in notices.by_question[event_id][0].body
-        finally:
-            await close_all(client)
 
     run(scenario())
 
 
 @pytest.fixture(scope="module")
 def restartable(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    server = GovChatServer(data_dir=tmp_path_factory.mktemp("bot-restart"))
-    server.start()
-    yield server
-    server.stop()
+    with GovChatServer(data_dir=tmp_path_factory.mktemp("bot-restart")).running() as server:
+        yield server
 
 
 def test_restarts_of_homeserver_and_bot_never_answer_twice(restartable: GovChatServer, tmp_path: Path) -> None:
@@ -178,15 +172,11 @@ def test_restarts_of_homeserver_and_bot_never_answer_twice(restartable: GovChatS
     store = tmp_path / "user"
 
     async def first_question() -> tuple[str, str]:
-        client = await e2ee_client(server, user, store)
-        notices = Notices(client, bot_id(server))
-        try:
+        async with talking_to_bot(server, user, store) as (client, notices):
             room_id = await open_direct_chat(client, server)
             question = await send_encrypted_text(client, room_id, "PKPA 1/2021")
             await sync_until(client, lambda: question in notices.by_question, timeout=60)
             return room_id, question
-        finally:
-            await close_all(client)
 
     room_id, first = run(first_question())
 
@@ -211,16 +201,12 @@ def test_restarts_of_homeserver_and_bot_never_answer_twice(restartable: GovChatS
 
 
 async def _ask_again(server: GovChatServer, user: User, store: Path, room_id: str, question: str, timeout: float = 60) -> str:
-    client = await e2ee_client(server, user, store)  # a new device: the bot must encrypt to it too
-    notices = Notices(client, bot_id(server))
-    try:
+    async with talking_to_bot(server, user, store) as (client, notices):  # a new device: the bot must encrypt to it too
         deadline = time.monotonic() + timeout
         event_id = await send_encrypted_text(client, room_id, question)
         await sync_until(client, lambda: event_id in notices.by_question, timeout=max(1.0, deadline - time.monotonic()))
         assert question.split()[0] in notices.by_question[event_id][0].body
         return event_id
-    finally:
-        await close_all(client)
 
 
 def _bot_pid(server: GovChatServer) -> int:
