@@ -16,7 +16,6 @@ from typing import Any
 
 from synapse.api.errors import NotFoundError, SynapseError
 from synapse.module_api import ModuleApi
-from synapse.types import UserID, create_requester
 
 from synapse_modules.common.channels import (
     CHANNEL_MARKER_EVENT_TYPE,
@@ -28,6 +27,7 @@ from synapse_modules.common.channels import (
     marker_from_content,
     system_user_id,
 )
+from synapse_modules.common.synapse_internals import join_without_rate_limit
 from synapse_modules.public_channels.config import PublicChannelsConfig
 from synapse_modules.public_channels.requests import (
     InvalidRequest,
@@ -208,24 +208,9 @@ class ChannelService:
             after = batch[-1]
 
     async def _join(self, user_id: str, room_id: str) -> None:
-        """Join a user on the server's behalf, without Synapse's join rate limits.
-
-        `ModuleApi.update_room_membership` applies the client rate limits, among them
-        `rc_joins_per_room` (default 1 join per second per room, burst 10). INFO joins
-        every new user, so any burst of registrations (an agency signing up, the start-up
-        sweep) was refused with 429 past the tenth join, and after the retries those
-        users were never joined. Synapse's own `auto_join_rooms` joins with
-        `ratelimit=False`; so do we. Synapse internals, written against 1.163: the
-        member handler's `update_membership` fills in the profile as the module API does.
-        """
-        handler = self._api._hs.get_room_member_handler()  # noqa: SLF001 - no module API for an unlimited join
-        await handler.update_membership(
-            requester=create_requester(user_id, authenticated_entity=self.server_name),
-            target=UserID.from_string(user_id),
-            room_id=room_id,
-            action="join",
-            ratelimit=False,
-        )
+        # Not ModuleApi.update_room_membership: its client rate limits refused bursts of
+        # registrations past the tenth join, and those users never reached INFO.
+        await join_without_rate_limit(self._api, user_id, room_id)
 
     # --- owners and archiving -------------------------------------------------
 
