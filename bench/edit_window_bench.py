@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,53 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-import yaml
 
-from govchat.render import render_synapse_config
-from govchat.settings import load_settings
-from tests.harness import STARTUP_TIMEOUT_SECONDS, GovChatServer
+from bench.synapse_only import SynapseOnlyServer, without_module
 
 EDIT_WINDOW_MODULE = "synapse_modules.edit_window.EditWindow"
 TARGETS = {"send": 1.05, "edit": 1.10}
 
 
 @dataclass
-class BenchServer(GovChatServer):
-    """A GovChat homeserver started as Synapse alone, optionally without the edit_window module."""
-
-    with_edit_window: bool = True
-
-    def start(self) -> None:
-        self.write_settings()
-        rendered = render_synapse_config(load_settings(self.data_dir, self.port))
-        config = yaml.safe_load(rendered.homeserver_config.read_text(encoding="utf-8"))
-        if not self.with_edit_window:
-            config["modules"] = [entry for entry in config["modules"] if entry["module"] != EDIT_WINDOW_MODULE]
-        rendered.homeserver_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        log = open(self.data_dir / "launcher.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(rendered.homeserver_config)],
-            cwd=self.data_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Synapse exited with {self.process.returncode}; see {self.data_dir}/homeserver.log")
-            try:
-                if requests.get(f"{self.base_url}/health", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.25)
-        raise RuntimeError("Synapse did not start in time")
-
-
-@dataclass
 class Subject:
     name: str
-    server: BenchServer
+    server: SynapseOnlyServer
     session: requests.Session = field(default_factory=requests.Session)
     room_id: str = ""
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"send": [], "edit": []})
@@ -134,8 +96,8 @@ def main() -> None:
     per_round = max(1, min(arguments.per_round, 500))
     with tempfile.TemporaryDirectory(prefix="edit-window-bench-") as scratch:
         subjects = [
-            Subject("stock", BenchServer(data_dir=Path(scratch) / "stock", with_edit_window=False)),
-            Subject("GovChat", BenchServer(data_dir=Path(scratch) / "govchat", with_edit_window=True)),
+            Subject("stock", SynapseOnlyServer(data_dir=Path(scratch) / "stock", adjust=without_module(EDIT_WINDOW_MODULE))),
+            Subject("GovChat", SynapseOnlyServer(data_dir=Path(scratch) / "govchat")),
         ]
         try:
             for subject in subjects:

@@ -37,24 +37,17 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import requests
-import yaml
-
-from govchat.render import render_synapse_config
-from govchat.settings import load_settings
-from tests.harness import STARTUP_TIMEOUT_SECONDS, GovChatServer, User
+from bench.synapse_only import BenchError, SynapseOnlyServer
+from tests.harness import User
 
 INFO_ALIAS = "#info:govchat.localhost"
 FILL_THREADS = 8
@@ -66,59 +59,27 @@ FAST_HASHING = {"bcrypt_rounds": 4}
 LAZY_SYNC_FILTER = quote('{"room":{"state":{"lazy_load_members":true},"timeline":{"limit":20}}}')
 
 
-class BenchError(RuntimeError):
-    pass
+def stock_auto_join(config: dict[str, Any]) -> None:
+    """Stock Synapse: no GovChat module, INFO joined by Synapse's own auto-join inside registration."""
+    config["modules"] = []
+    config.update(
+        {
+            "auto_join_rooms": [INFO_ALIAS],
+            "autocreate_auto_join_rooms": True,
+            "autocreate_auto_join_room_preset": "public_chat",
+        }
+    )
 
 
-@dataclass
-class BenchServer(GovChatServer):
-    """A homeserver started as Synapse alone from the rendered GovChat config; `stock` strips every module."""
-
-    stock: bool = False
-
-    def start(self) -> None:
-        self.write_settings()
-        rendered = render_synapse_config(load_settings(self.data_dir, self.port))
-        config = yaml.safe_load(rendered.homeserver_config.read_text(encoding="utf-8"))
-        if self.stock:
-            config["modules"] = []
-            config.update(
-                {
-                    "auto_join_rooms": [INFO_ALIAS],
-                    "autocreate_auto_join_rooms": True,
-                    "autocreate_auto_join_room_preset": "public_chat",
-                }
-            )
-        rendered.homeserver_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        log = open(self.data_dir / "launcher.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(rendered.homeserver_config)],
-            cwd=self.data_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"Synapse exited with {self.process.returncode}; see {self.data_dir}/homeserver.log")
-            try:
-                if requests.get(f"{self.base_url}/health", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.25)
-        raise BenchError(f"Synapse did not start in time; see {self.data_dir}/homeserver.log")
-
-
-def make_server(kind: str, data_dir: Path) -> BenchServer:
+def make_server(kind: str, data_dir: Path) -> SynapseOnlyServer:
     settings: dict[str, Any] = {"synapse_extra": dict(FAST_HASHING)}
     if kind == "stock":
         settings["channels"] = {"enabled": False}  # belt and braces: its module is stripped anyway
-    return BenchServer(data_dir=data_dir, settings=settings, stock=kind == "stock")
+    return SynapseOnlyServer(data_dir=data_dir, settings=settings, adjust=stock_auto_join if kind == "stock" else None)
 
 
 class Info:
-    def __init__(self, server: BenchServer, admin: User) -> None:
+    def __init__(self, server: SynapseOnlyServer, admin: User) -> None:
         self.server = server
         self.admin = admin
         self.room_id = ""
@@ -150,7 +111,7 @@ class Info:
             time.sleep(POLL_SECONDS)
 
 
-def fill(server: BenchServer, info: Info, size: int) -> None:
+def fill(server: SynapseOnlyServer, info: Info, size: int) -> None:
     """Register users until INFO has `size` members, then wait until every join has landed."""
     missing = size - info.count()
     if missing > 0:
@@ -169,7 +130,7 @@ def fill(server: BenchServer, info: Info, size: int) -> None:
     time.sleep(1)  # let the last join's side effects (notifications, caches) settle
 
 
-def measure_registration(server: BenchServer, info: Info) -> tuple[float, float]:
+def measure_registration(server: SynapseOnlyServer, info: Info) -> tuple[float, float]:
     started = time.perf_counter()
     user = server.register_plain_user(f"ukur-{uuid.uuid4().hex[:12]}")
     answered = time.perf_counter() - started
@@ -177,14 +138,14 @@ def measure_registration(server: BenchServer, info: Info) -> tuple[float, float]
     return answered, time.perf_counter() - started
 
 
-def sync(server: BenchServer, user: User, since: str | None, timeout_ms: int) -> dict[str, Any]:
+def sync(server: SynapseOnlyServer, user: User, since: str | None, timeout_ms: int) -> dict[str, Any]:
     path = f"/sync?filter={LAZY_SYNC_FILTER}&timeout={timeout_ms}" + (f"&since={since}" if since else "")
     answer = server.client_api("GET", path, user.access_token)
     answer.raise_for_status()
     return dict(answer.json())
 
 
-def measure_post_to_sync(server: BenchServer, owner: User, reader: User, room_id: str) -> float:
+def measure_post_to_sync(server: SynapseOnlyServer, owner: User, reader: User, room_id: str) -> float:
     since = sync(server, reader, None, 0)["next_batch"]
     body = f"makluman-{uuid.uuid4().hex}"
     result: dict[str, float] = {}
@@ -214,7 +175,7 @@ def measure_post_to_sync(server: BenchServer, owner: User, reader: User, room_id
     return result["at"] - started
 
 
-def run_server(kind: str, server: BenchServer, sizes: list[int], samples: int) -> list[tuple[str, int, float, float, float]]:
+def run_server(kind: str, server: SynapseOnlyServer, sizes: list[int], samples: int) -> list[tuple[str, int, float, float, float]]:
     rows = []
     server.start()
     try:
