@@ -20,6 +20,7 @@ from synapse_modules.edit_window.rule import (
     Refusal,
     StoredEvent,
     edit_of,
+    is_annotation,
     judge_edit,
     judge_redaction,
     redaction_targets,
@@ -125,4 +126,5 @@ def _stored(event: EventBase) -> StoredEvent:
         origin_server_ts=event.origin_server_ts,
         is_state=event.is_state(),
         replaces=edit.target if edit is not None else None,
+        annotates=is_annotation(event.content),
     )

@@ -15,7 +15,9 @@ What counts as a change, and what does not:
   the whole chain may make it.
 - A redaction of one's own event is measured the same way; redacting an edit
   would bring back the older text, so it counts from the original message too.
-- Not shared data: state events and reactions (`m.reaction` annotations).
+- Not shared data: state events and reactions: `m.reaction` annotations, and
+  encrypted events whose clear-text relation is an annotation (clients built on
+  matrix-rust-sdk, such as Element X, encrypt reactions in encrypted rooms).
 - Moderation: redacting somebody else's event is left to Synapse, which allows
   it only at or above the room's `redact` power level (R9.3). An administrator
   redacting a user's events through the admin API is moderation as well.
@@ -32,6 +34,8 @@ from typing import Any
 
 REPLACE = "m.replace"
 REACTION = "m.reaction"
+ENCRYPTED = "m.room.encrypted"
+ANNOTATION = "m.annotation"
 REDACTION = "m.room.redaction"
 
 # Spec-following clients point every edit at the original, so real chains are
@@ -51,6 +55,8 @@ class StoredEvent:
     is_state: bool
     # The event this one replaces, when it is itself an edit.
     replaces: str | None
+    # Its clear-text relation is an annotation (a reaction), whatever its type.
+    annotates: bool = False
 
 
 class Refusal(Enum):
@@ -120,6 +126,26 @@ def edit_of(content: Mapping[str, Any]) -> EditOf | None:
     return EditOf(target if isinstance(target, str) and target else None)
 
 
+def is_annotation(content: Mapping[str, Any]) -> bool:
+    """A clear-text m.annotation relation with its target and key, as reactions carry."""
+    relation = content.get("m.relates_to")
+    return (
+        isinstance(relation, Mapping)
+        and relation.get("rel_type") == ANNOTATION
+        and isinstance(relation.get("event_id"), str)
+        and isinstance(relation.get("key"), str)
+    )
+
+
+def is_reaction(event: StoredEvent) -> bool:
+    """A reaction, plain or encrypted. An encrypted event claiming to annotate is
+    shown by clients as a reaction on its target, not as a message, so deleting it
+    late takes back no shared data."""
+    if event.replaces is not None:
+        return False
+    return event.type == REACTION or (event.type == ENCRYPTED and event.annotates)
+
+
 def redaction_targets(top_level_redacts: object, content: Mapping[str, Any]) -> list[object]:
     """Every event a redaction names, top-level (room versions 1-10) or in content (11+).
 
@@ -175,7 +201,7 @@ def judge_redaction(
         return Refusal.UNKNOWN_MESSAGE
     if target.is_state:
         return None  # Not a message: room settings and memberships follow Synapse's auth rules.
-    if target.type == REACTION and target.replaces is None:
+    if is_reaction(target):
         return None  # Reactions are not shared data: removing one's own stays allowed.
     if target.sender != redactor:
         # Moderation (R9.3): Synapse lets this through only at or above the room's

@@ -241,6 +241,16 @@ def test_redaction_of_an_unknown_event_is_refused(scene: Scene) -> None:
 # --- after the window -------------------------------------------------------------------
 
 
+# A Megolm payload no one can decrypt: the server sees only the clear-text fields.
+OPAQUE_MEGOLM = {
+    "algorithm": "m.megolm.v1.aes-sha2",
+    "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+    "sender_key": "mCwtiRkNCivSDeg5LM8SGQ9ZjuHDbQ7fVIqwQhzZ7Uo",
+    "session_id": "opaque-session",
+    "device_id": "OPAQUEDEVICE",
+}
+
+
 @dataclass
 class Late:
     messages: dict[tuple[str, str], str]  # (room, name) -> an event sent more than WINDOW seconds ago
@@ -260,6 +270,11 @@ def late(scene: Scene) -> Late:
         messages[(room, "carol-own")] = assert_accepted(scene.send(carol, room, KINDS["text"]))
         reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": messages[(room, "reacted")], "key": "👍"}}
         messages[(room, "reaction")] = assert_accepted(scene.raw_send(alice.access_token, scene.rooms[room], "m.reaction", reaction))
+        # As Element X sends reactions in encrypted rooms: encrypted, the annotation in clear text.
+        encrypted_reaction = {**OPAQUE_MEGOLM, "m.relates_to": {"rel_type": "m.annotation", "event_id": messages[(room, "reacted")], "key": "👏"}}
+        messages[(room, "encrypted-reaction")] = assert_accepted(
+            scene.raw_send(alice.access_token, scene.rooms[room], "m.room.encrypted", encrypted_reaction)
+        )
         messages[(room, "redact-edit-target")] = scene.post(alice, room, edit_content(KINDS["text"], messages[(room, "redact-edit")]))
     for name in ("redact", "redact-by-send"):
         messages[("v10", name)] = assert_accepted(scene.send(alice, "v10", KINDS["text"]))
@@ -367,6 +382,7 @@ def test_reacting_and_removing_own_reaction_stay_allowed(scene: Scene, late: Lat
     reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": late.messages[(room, "text")], "key": "✅"}}
     assert_accepted(scene.raw_send(scene.alice.access_token, scene.rooms[room], "m.reaction", reaction))
     assert_accepted(scene.redact(scene.alice, scene.rooms[room], late.messages[(room, "reaction")]))
+    assert_accepted(scene.redact(scene.alice, scene.rooms[room], late.messages[(room, "encrypted-reaction")]))
 
 
 @pytest.mark.parametrize("room", ROOMS)

@@ -12,6 +12,7 @@ from synapse_modules.edit_window.rule import (
     Refusal,
     StoredEvent,
     edit_of,
+    is_annotation,
     judge_edit,
     judge_redaction,
     redaction_targets,
@@ -33,8 +34,9 @@ def message(
     room_id: str = ROOM,
     replaces: str | None = None,
     is_state: bool = False,
+    annotates: bool = False,
 ) -> StoredEvent:
-    return StoredEvent(event_id, room_id, sender, type, ts, is_state, replaces)
+    return StoredEvent(event_id, room_id, sender, type, ts, is_state, replaces, annotates)
 
 
 def redact(chain: list[StoredEvent | None], now_ms: int, redactor: str = ALICE, by_admin: bool = False) -> Refusal | None:
@@ -106,9 +108,26 @@ def test_admin_api_redaction_in_the_users_name_is_allowed_at_any_time() -> None:
     assert redact([message()], SENT_MS + 10 * WINDOW_MS, by_admin=True) is None
 
 
-@pytest.mark.parametrize("type", ["m.reaction"])
+@pytest.mark.parametrize("type", ["m.reaction", "m.room.encrypted"])
 def test_removing_own_reaction_stays_allowed(type: str) -> None:
-    assert redact([message(type=type)], SENT_MS + 10 * WINDOW_MS) is None
+    assert redact([message(type=type, annotates=True)], SENT_MS + 10 * WINDOW_MS) is None
+
+
+def test_late_redaction_of_an_encrypted_message_without_annotation_is_refused() -> None:
+    assert redact([message(type="m.room.encrypted")], SENT_MS + 10 * WINDOW_MS) is Refusal.LATE_REDACTION
+
+
+def test_an_edit_that_also_claims_to_annotate_is_no_reaction() -> None:
+    edit_event = message(event_id="$edit", type="m.room.encrypted", replaces="$original", annotates=True)
+    assert redact([edit_event, message()], SENT_MS + 10 * WINDOW_MS) is Refusal.LATE_REDACTION
+
+
+def test_annotation_needs_target_and_key() -> None:
+    relation = {"rel_type": "m.annotation", "event_id": "$x", "key": "👍"}
+    assert is_annotation({"m.relates_to": relation})
+    assert not is_annotation({"m.relates_to": {"rel_type": "m.annotation", "event_id": "$x"}})
+    assert not is_annotation({"m.relates_to": {"rel_type": "M.ANNOTATION", "event_id": "$x", "key": "👍"}})
+    assert not is_annotation({"m.relates_to": [relation]})
 
 
 def test_redaction_of_own_state_event_is_not_subject_to_the_window() -> None:
