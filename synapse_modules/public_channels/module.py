@@ -45,7 +45,10 @@ class PublicChannels:
             check_event_allowed=self.check_event_allowed,
             on_create_room=self.on_create_room,
         )
-        api.register_spam_checker_callbacks(user_may_publish_room=self.user_may_publish_room)
+        api.register_spam_checker_callbacks(
+            user_may_publish_room=self.user_may_publish_room,
+            user_may_create_room_alias=self.user_may_create_room_alias,
+        )
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
         # One process (the main one by default) creates INFO and catches up on members.
@@ -112,6 +115,18 @@ class PublicChannels:
         REFUSALS.labels(action="publish_to_directory", rule="public_rooms_reserved").inc()
         # The extra "error" field replaces Synapse's English sentence with ours.
         return Codes.FORBIDDEN, {"error": rules.PUBLIC_ROOMS_RESERVED}
+
+    async def user_may_create_room_alias(self, user_id: str, room_alias: Any) -> Any:
+        try:
+            allowed = rules.may_create_alias(await self._api.is_user_admin(user_id), user_id == self.service.system_user)
+        except Exception:
+            logger.exception("Refusing alias %s for %s: the check failed", room_alias, user_id)
+            return Codes.FORBIDDEN, {"error": rules.INTERNAL_ERROR}
+        if allowed:
+            return NOT_SPAM
+        logger.info("Refused alias %s for %s", room_alias, user_id)
+        REFUSALS.labels(action="create_alias", rule="aliases_reserved").inc()
+        return Codes.FORBIDDEN, {"error": rules.ALIASES_RESERVED}
 
     async def _circumstances(self, event: EventBase) -> rules.Circumstances:
         needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES) and event.sender != self.service.system_user

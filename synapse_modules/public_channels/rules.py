@@ -84,6 +84,10 @@ MARKER_RESERVED = (
     "Hanya pentadbir GovChat boleh menjadikan bilik sebagai saluran. / "
     "Only GovChat administrators can turn a room into a channel."
 )
+ALIASES_RESERVED = (
+    "Hanya pentadbir pelayan GovChat boleh mewujudkan alamat bilik (#nama); perbualan peribadi tidak memerlukannya. / "
+    "Only GovChat server administrators can create room addresses (#name); private conversations do not need one."
+)
 PUBLIC_ROOMS_RESERVED = (
     "Hanya pentadbir pelayan GovChat boleh mewujudkan bilik awam atau menyiarkan bilik dalam direktori; "
     "perbualan kumpulan peribadi dibenarkan. / "
@@ -200,4 +204,10 @@ def create_room_refusal(config: Mapping[str, Any], requester_is_admin: bool, req
 
 
 def may_publish_to_directory(user_is_admin: bool, user_is_system: bool) -> bool:
+    return user_is_admin or user_is_system
+
+
+def may_create_alias(user_is_admin: bool, user_is_system: bool) -> bool:
+    """Room addresses (#name:server) are how people find official channels; letting
+    anyone claim one would let them pass a room off as official (#info-rasmi)."""
     return user_is_admin or user_is_system

@@ -211,6 +211,25 @@ def test_ordinary_user_cannot_make_a_room_public_later(govchat: GovChatServer) -
     assert publish.status_code == 403 and "directory" in publish.json()["error"]
 
 
+def test_ordinary_user_cannot_claim_a_room_address(govchat: GovChatServer) -> None:
+    user = govchat.register_plain_user()
+    room_id = govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat"}).json()["room_id"]
+    alias = f"#info-rasmi-{uuid.uuid4().hex[:6]}:{govchat.server_name}"
+    claimed = govchat.client_api("PUT", f"/directory/room/{quote(alias)}", user.access_token, json={"room_id": room_id})
+    assert claimed.status_code == 403 and claimed.json()["errcode"] == "M_FORBIDDEN"
+    assert "room addresses" in claimed.json()["error"]
+    assert govchat.client_api("GET", f"/directory/room/{quote(alias)}").status_code == 404
+    with_alias = {"preset": "private_chat", "room_alias_name": f"pengumuman-{uuid.uuid4().hex[:6]}"}
+    assert govchat.client_api("POST", "/createRoom", user.access_token, json=with_alias).status_code == 403
+
+
+def test_administrator_may_give_a_room_an_address(govchat: GovChatServer, admin: User) -> None:
+    room_id = govchat.client_api("POST", "/createRoom", admin.access_token, json={"preset": "private_chat"}).json()["room_id"]
+    alias = f"#bilik-{uuid.uuid4().hex[:6]}:{govchat.server_name}"
+    assert govchat.client_api("PUT", f"/directory/room/{quote(alias)}", admin.access_token, json={"room_id": room_id}).status_code == 200
+    assert govchat.client_api("GET", f"/directory/room/{quote(alias)}").json()["room_id"] == room_id
+
+
 def test_private_conversations_still_work(govchat: GovChatServer) -> None:
     user, friend = govchat.register_plain_user(), govchat.register_plain_user()
     group = govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat", "invite": [friend.user_id]})

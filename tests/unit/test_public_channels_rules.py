@@ -17,6 +17,7 @@ from synapse_modules.public_channels.rules import (
     RoomFacts,
     create_room_refusal,
     decide,
+    may_create_alias,
     may_publish_to_directory,
 )
 
@@ -190,6 +191,12 @@ def test_only_administrators_and_the_system_user_publish_to_the_directory() -> N
     assert not may_publish_to_directory(user_is_admin=False, user_is_system=False)
     assert may_publish_to_directory(user_is_admin=True, user_is_system=False)
     assert may_publish_to_directory(user_is_admin=False, user_is_system=True)
+
+
+def test_only_administrators_and_the_system_user_create_room_addresses() -> None:
+    assert not may_create_alias(user_is_admin=False, user_is_system=False)
+    assert may_create_alias(user_is_admin=True, user_is_system=False)
+    assert may_create_alias(user_is_admin=False, user_is_system=True)
 
 
 def test_malformed_marker_content_grants_nothing() -> None:
