@@ -8,6 +8,7 @@ it never crashes the homeserver.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter
@@ -104,29 +105,30 @@ class PublicChannels:
             raise SynapseError(403, refusal, Codes.FORBIDDEN)
 
     async def user_may_publish_room(self, user_id: str, room_id: str) -> Any:
-        try:
-            allowed = rules.may_publish_to_directory(await self._api.is_user_admin(user_id), user_id == self.service.system_user)
-        except Exception:
-            logger.exception("Refusing directory publication of %s by %s: the check failed", room_id, user_id)
-            return Codes.FORBIDDEN, {"error": rules.INTERNAL_ERROR}
-        if allowed:
-            return NOT_SPAM
-        logger.info("Refused directory publication of %s by %s", room_id, user_id)
-        REFUSALS.labels(action="publish_to_directory", rule="public_rooms_reserved").inc()
-        # The extra "error" field replaces Synapse's English sentence with ours.
-        return Codes.FORBIDDEN, {"error": rules.PUBLIC_ROOMS_RESERVED}
+        return await self._reserved_to_administrators(
+            user_id, rules.may_publish_to_directory, "publish_to_directory", rules.PUBLIC_ROOMS_RESERVED, room_id
+        )
 
     async def user_may_create_room_alias(self, user_id: str, room_alias: Any) -> Any:
+        return await self._reserved_to_administrators(
+            user_id, rules.may_create_alias, "create_alias", rules.ALIASES_RESERVED, str(room_alias)
+        )
+
+    async def _reserved_to_administrators(
+        self, user_id: str, rule: Callable[[bool, bool], bool], action: str, refusal: str, subject: str
+    ) -> Any:
+        """A spam-checker answer for an action only administrators (and the system user) may take."""
         try:
-            allowed = rules.may_create_alias(await self._api.is_user_admin(user_id), user_id == self.service.system_user)
+            allowed = rule(await self._api.is_user_admin(user_id), user_id == self.service.system_user)
         except Exception:
-            logger.exception("Refusing alias %s for %s: the check failed", room_alias, user_id)
+            logger.exception("Refusing %s (%s) by %s: the check failed", action, subject, user_id)
             return Codes.FORBIDDEN, {"error": rules.INTERNAL_ERROR}
         if allowed:
             return NOT_SPAM
-        logger.info("Refused alias %s for %s", room_alias, user_id)
-        REFUSALS.labels(action="create_alias", rule="aliases_reserved").inc()
-        return Codes.FORBIDDEN, {"error": rules.ALIASES_RESERVED}
+        logger.info("Refused %s (%s) by %s", action, subject, user_id)
+        REFUSALS.labels(action=action, rule="reserved_to_administrators").inc()
+        # The extra "error" field replaces Synapse's English sentence with ours.
+        return Codes.FORBIDDEN, {"error": refusal}
 
     async def _circumstances(self, event: EventBase) -> rules.Circumstances:
         needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES) and event.sender != self.service.system_user
