@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, StartupError, CommandError) as error:
         print(f"govchat: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before `govchat run` took over the signal
+        print("govchat: interrupted", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -26,14 +26,17 @@ class StartupError(Exception):
 
 
 def run(settings: Settings) -> int:
+    stopping = _install_stop_handlers()
     rendered = render_synapse_config(settings)
     with ExitStack() as services:
         if settings.uses_local_mail_server:
             services.callback(_start_mail_server(settings).stop)
         synapse = _start_synapse(rendered.homeserver_config)
         services.callback(_stop_process, synapse)
-        stopping = _install_stop_handlers()
-        _wait_until_healthy(settings, synapse)
+        _wait_until_healthy(settings, synapse, stopping)
+        if stopping:  # Ctrl-C while Synapse was still starting
+            print("govchat: stopping", flush=True)
+            return 0
         companions = _companion_services(settings)
         for companion in companions:
             companion.start()
@@ -119,10 +122,10 @@ def _install_stop_handlers() -> list[int]:
     return received
 
 
-def _wait_until_healthy(settings: Settings, synapse: subprocess.Popen[bytes]) -> None:
+def _wait_until_healthy(settings: Settings, synapse: subprocess.Popen[bytes], stopping: list[int]) -> None:
     url = f"http://127.0.0.1:{settings.port}/health"
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping:
         if synapse.poll() is not None:
             raise StartupError(f"Synapse stopped during start-up (code {synapse.returncode}); see {settings.data_dir}/homeserver.log")
         try:
@@ -132,7 +135,8 @@ def _wait_until_healthy(settings: Settings, synapse: subprocess.Popen[bytes]) ->
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.25)
-    raise StartupError(f"Synapse did not answer on {url} within {STARTUP_TIMEOUT_SECONDS} s")
+    if not stopping:
+        raise StartupError(f"Synapse did not answer on {url} within {STARTUP_TIMEOUT_SECONDS} s")
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:

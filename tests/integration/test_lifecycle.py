@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -103,3 +104,23 @@ def test_busy_mail_port_is_reported_in_one_line(tmp_path: Path) -> None:
     assert command.returncode == 2
     assert command.stderr.strip().splitlines() == [command.stderr.strip()]
     assert "email.local_smtp_port" in command.stderr and "Traceback" not in command.stderr
+
+
+def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
+    server = GovChatServer(data_dir=tmp_path / "data")
+    server.write_settings()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "govchat", "run"], cwd=REPO_ROOT, env=server.environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (server.data_dir / "homeserver.yaml").exists():  # rendered: Synapse is about to start
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in out + err
+    assert "GovChat is running" not in out  # it stopped starting rather than finishing first
+    assert port_is_free(server.port) and port_is_free(server.smtp_port)
