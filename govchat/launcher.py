@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
+from govchat.layout import GENERIC_WORKER_APP, Layout
 from govchat.mailserver import LocalMailServer
-from govchat.render import render_synapse_config
+from govchat.postgres import PostgresError, local_postgres
+from govchat.proxy import ProxyError, nginx_command, render_nginx_config
+from govchat.render import RUN_DIR, RenderedConfig, render_synapse_config
 from govchat.settings import PROJECT_ROOT, Settings
 
 STARTUP_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
+READY_TIMEOUT_SECONDS = 30
 
 
 class StartupError(Exception):
@@ -31,60 +39,210 @@ def run(settings: Settings) -> int:
     with ExitStack() as services:
         if settings.uses_local_mail_server:
             services.callback(_start_mail_server(settings).stop)
-        synapse = _start_synapse(rendered.homeserver_config)
-        services.callback(_stop_process, synapse)
-        _wait_until_healthy(settings, synapse, stopping)
-        if stopping:  # Ctrl-C while Synapse was still starting
+        supervised: list[ManagedProcess] = []
+
+        def start(service: ManagedProcess) -> ManagedProcess:
+            service.start()
+            services.callback(service.stop)
+            supervised.append(service)
+            return service
+
+        if settings.uses_local_postgresql:
+            _start_local_postgres(settings, start)
+        if settings.uses_local_redis:
+            _start_local_redis(settings, start)
+        _upgrade_schema(rendered)
+        synapse = _start_synapse_processes(settings, rendered, start, stopping)
+        if synapse is None:  # Ctrl-C while Synapse was still starting
             print("govchat: stopping", flush=True)
             return 0
-        companions = _companion_services(settings)
-        for companion in companions:
-            companion.start()
-            services.callback(companion.stop)
+        for companion in _companion_services(settings):
+            start(companion)
         _print_banner(settings, rendered.homeserver_config)
-        while synapse.poll() is None and not stopping:
-            for companion in companions:
-                companion.restart_if_exited()
+        while synapse.process is not None and synapse.process.poll() is None and not stopping:
+            for service in supervised:
+                if service is not synapse:
+                    service.restart_if_exited()
             time.sleep(0.2)
         if stopping:
             print("govchat: stopping", flush=True)
             return 0
-        print(f"govchat: Synapse exited with code {synapse.returncode}; see {settings.data_dir}/homeserver.log", file=sys.stderr)
-        return synapse.returncode or 1
+        code = synapse.process.returncode if synapse.process is not None else 1
+        print(f"govchat: Synapse exited with code {code}; see {settings.data_dir}/homeserver.log", file=sys.stderr)
+        return code or 1
 
 
-class CompanionService:
-    """A process that runs beside Synapse (such as the bot), restarted if it dies."""
+class ManagedProcess:
+    """A process GovChat starts, stops, and restarts if it dies (all but Synapse's main process)."""
 
-    RESTART_DELAY_SECONDS = 5.0
-
-    def __init__(self, name: str, command: list[str], settings: Settings, log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        log_path: Path | None,
+        environment: dict[str, str] | None = None,
+        restart_delay_seconds: float = 5.0,
+        cwd: Path = PROJECT_ROOT,
+        own_session: bool = False,
+    ) -> None:
         self.name = name
-        self.command = command
+        # The kernel stops it too if the launcher is killed outright (kill -9).
+        self.command = ["setpriv", "--pdeathsig", "TERM", "--", *command] if shutil.which("setpriv") else command
         self.log_path = log_path
-        self.environment = {**os.environ, "GOVCHAT_DATA_DIR": str(settings.data_dir), "GOVCHAT_PORT": str(settings.port)}
+        self.environment = environment
+        self.restart_delay_seconds = restart_delay_seconds
+        self.cwd = cwd
+        # Services in their own session are stopped by the launcher in order, not by
+        # the terminal's Ctrl-C reaching them all at once.
+        self.own_session = own_session
         self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
         self._exited_at: float | None = None
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT)
+        if self.log_path is None:  # prints to the launcher's own console
+            self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.environment, start_new_session=self.own_session)
+        else:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(
+                    self.command, cwd=self.cwd, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=self.own_session,
+                )
         self._exited_at = None
 
-    def restart_if_exited(self) -> None:
+    def restart_if_exited(self) -> bool:
+        """Restart after a short delay; True when it was restarted just now."""
         if self.process is None or self.process.poll() is None:
-            return
+            return False
         now = time.monotonic()
         if self._exited_at is None:
             self._exited_at = now
-            print(f"govchat: {self.name} exited with code {self.process.returncode}; restarting (see {self.log_path})", file=sys.stderr, flush=True)
-        elif now - self._exited_at >= self.RESTART_DELAY_SECONDS:
+            where = f" (see {self.log_path})" if self.log_path else ""
+            print(f"govchat: {self.name} exited with code {self.process.returncode}; restarting{where}", file=sys.stderr, flush=True)
+        if now - self._exited_at >= self.restart_delay_seconds:
             self.start()
+            self.restarts += 1
+            return True
+        return False
 
     def stop(self) -> None:
         if self.process is not None:
             _stop_process(self.process)
+
+
+class CompanionService(ManagedProcess):
+    """A process that runs beside Synapse (such as the bot)."""
+
+    def __init__(self, name: str, command: list[str], settings: Settings, log_path: Path) -> None:
+        environment = {**os.environ, "GOVCHAT_DATA_DIR": str(settings.data_dir), "GOVCHAT_PORT": str(settings.port)}
+        super().__init__(name, command, log_path, environment)
+
+
+Starter = Callable[[ManagedProcess], ManagedProcess]
+
+
+def _start_local_postgres(settings: Settings, start: Starter) -> None:
+    server = local_postgres(settings)
+    try:
+        server.prepare()
+        service = start(ManagedProcess("PostgreSQL", server.server_command(), server.log_path, restart_delay_seconds=1.0, own_session=True))
+        assert service.process is not None
+        server.wait_until_ready(service.process)
+        server.ensure_database()
+    except PostgresError as error:
+        raise StartupError(str(error)) from None
+
+
+def _start_local_redis(settings: Settings, start: Starter) -> None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StartupError("the worker layout needs Redis, which is not installed: run `apt-get install redis-server`")
+    run_dir = settings.data_dir / RUN_DIR
+    socket_path = run_dir / "redis.sock"
+    command = [
+        binary, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        "--save", "", "--appendonly", "no", "--dir", str(run_dir), "--loglevel", "warning",
+    ]
+    service = start(ManagedProcess("Redis", command, settings.data_dir / "redis.log", restart_delay_seconds=1.0, own_session=True))
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not _redis_answers(socket_path):
+        assert service.process is not None
+        if service.process.poll() is not None or time.monotonic() > deadline:
+            raise StartupError(f"Redis did not start; see {settings.data_dir}/redis.log")
+        time.sleep(0.1)
+
+
+def _redis_answers(socket_path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(2)
+            connection.connect(str(socket_path))
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _upgrade_schema(rendered: RenderedConfig) -> None:
+    """GovChat's tables, created or upgraded once before any Synapse process starts."""
+    try:
+        from govchat.schema import upgrade_database  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # until the schema step lands
+        return
+    upgrade_database(rendered.database)
+
+
+def _start_synapse_processes(settings: Settings, rendered: RenderedConfig, start: Starter, stopping: list[int]) -> ManagedProcess | None:
+    """Synapse's main process, then (worker layout) every worker and the proxy; the main process."""
+    layout = rendered.layout
+    if layout is None:
+        main = start(_synapse_service(settings, "Synapse", [rendered.homeserver_config], settings.data_dir / "homeserver.log"))
+        if not _wait_until_healthy(main, _tcp_health(settings.port), settings, stopping):
+            return None
+        return main
+    main = start(_synapse_service(settings, "Synapse", rendered.config_paths(layout.main), settings.data_dir / "homeserver.log"))
+    if not _wait_until_healthy(main, _unix_health(layout.main.socket), settings, stopping):
+        return None
+    workers = []
+    for process in layout.workers:
+        log_path = settings.data_dir / f"{process.name}.log"
+        service = _synapse_service(settings, f"Synapse worker {process.name}", rendered.config_paths(process), log_path)
+        service.restart_delay_seconds = 1.0
+        workers.append((start(service), process))
+    for service, process in workers:
+        if not _wait_until_healthy(service, _unix_health(process.socket), settings, stopping):
+            return None
+    _start_proxy(settings, layout, start)
+    if not _wait_until_healthy(None, _tcp_health(settings.port), settings, stopping):
+        return None
+    return main
+
+
+def _synapse_service(settings: Settings, name: str, config_paths: list[Path], log_path: Path) -> ManagedProcess:
+    is_worker = len(config_paths) > 1
+    command = [sys.executable, "-m", GENERIC_WORKER_APP if is_worker else "synapse.app.homeserver"]
+    for path in config_paths:
+        command += ["--config-path", str(path)]
+    # Synapse writes its own log file; a worker's console (start-up errors) goes beside
+    # it, the main process prints to the launcher's console as it always has.
+    console = log_path.with_suffix(".console.log") if is_worker else None
+    return ManagedProcess(name, command, console, cwd=settings.data_dir, own_session=is_worker)
+
+
+def _start_proxy(settings: Settings, layout: Layout, start: Starter) -> None:
+    prefix = settings.data_dir / "nginx"
+    prefix.mkdir(mode=0o700, exist_ok=True)
+    config_path = prefix / "nginx.conf"
+    config_path.write_text(
+        render_nginx_config(layout, f"127.0.0.1:{settings.port}", prefix, settings.values["media"]["max_upload_size_mb"] * 2),
+        encoding="utf-8",
+    )
+    try:
+        command = nginx_command(config_path, prefix)
+    except ProxyError as error:
+        raise StartupError(str(error)) from None
+    start(ManagedProcess("nginx", command, prefix / "nginx.console.log", restart_delay_seconds=1.0, own_session=True))
 
 
 def _companion_services(settings: Settings) -> list[CompanionService]:
@@ -105,11 +263,6 @@ def _start_mail_server(settings: Settings) -> LocalMailServer:
     return server
 
 
-def _start_synapse(homeserver_config: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(homeserver_config)]
-    return subprocess.Popen(command, cwd=homeserver_config.parent)
-
-
 def _install_stop_handlers() -> list[int]:
     """Ctrl-C or SIGTERM ask the loop to stop; the ExitStack then stops every service."""
     received: list[int] = []
@@ -122,21 +275,62 @@ def _install_stop_handlers() -> list[int]:
     return received
 
 
-def _wait_until_healthy(settings: Settings, synapse: subprocess.Popen[bytes], stopping: list[int]) -> None:
-    url = f"http://127.0.0.1:{settings.port}/health"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and not stopping:
-        if synapse.poll() is not None:
-            raise StartupError(f"Synapse stopped during start-up (code {synapse.returncode}); see {settings.data_dir}/homeserver.log")
+HealthCheck = Callable[[], bool]
+
+
+def _tcp_health(port: int) -> HealthCheck:
+    url = f"http://127.0.0.1:{port}/health"
+
+    def check() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
+    return check
+
+
+def _unix_health(socket_path: Path) -> HealthCheck:
+    def check() -> bool:
+        connection = UnixHTTPConnection(socket_path)
+        try:
+            connection.request("GET", "/health")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    return check
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a Synapse listener on a unix socket."""
+
+    def __init__(self, socket_path: Path, timeout: float = 2) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self.socket_path))
+
+
+def _wait_until_healthy(service: ManagedProcess | None, healthy: HealthCheck, settings: Settings, stopping: list[int]) -> bool:
+    """True once healthy; False if asked to stop meanwhile; StartupError if it died or took too long."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and not stopping:
+        if service is not None and service.process is not None and service.process.poll() is not None:
+            raise StartupError(f"{service.name} stopped during start-up (code {service.process.returncode}); see {settings.data_dir}/homeserver.log and {service.log_path}")
+        if healthy():
+            return True
         time.sleep(0.25)
-    if not stopping:
-        raise StartupError(f"Synapse did not answer on {url} within {STARTUP_TIMEOUT_SECONDS} s")
+    if stopping:
+        return False
+    what = service.name if service is not None else "the proxy"
+    raise StartupError(f"{what} did not answer its health check within {STARTUP_TIMEOUT_SECONDS} s")
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
+from govchat.layout import WRITER_STREAMS, Layout, SynapseProcess, worker_layout
+from govchat.postgres import synapse_database_config
 from govchat.secrets import ensure_gcmeet_rs256_key, ensure_secrets, ensure_signing_key
 from govchat.settings import PROJECT_ROOT, Settings
 
@@ -19,10 +21,42 @@ HOMESERVER_CONFIG_NAME = "homeserver.yaml"
 LOG_CONFIG_NAME = "log.yaml"
 
 
+WORKER_CONFIG_DIR = "workers"
+RUN_DIR = "run"
+# Unix socket paths are limited to 107 bytes.
+MAX_SOCKET_PATH = 100
+
+
 @dataclass(frozen=True)
 class RenderedConfig:
     homeserver_config: Path
     log_config: Path
+    database: dict[str, Any] = field(default_factory=dict)
+    layout: Layout | None = None
+    # Each worker's own file, loaded after homeserver.yaml.
+    worker_configs: dict[str, Path] = field(default_factory=dict)
+
+    def config_paths(self, process: SynapseProcess) -> list[Path]:
+        if process.is_main:
+            return [self.homeserver_config]
+        return [self.homeserver_config, self.worker_configs[process.name]]
+
+
+def layout_for(settings: Settings) -> Layout | None:
+    if not settings.uses_workers:
+        return None
+    return worker_layout(
+        settings.data_dir / RUN_DIR,
+        settings.client_workers,
+        settings.values["metrics"]["port"],
+        federation=bool(settings.values["federation"]["allowed_servers"]),
+    )
+
+
+def redis_config(settings: Settings) -> dict[str, Any]:
+    if settings.uses_local_redis:
+        return {"enabled": True, "path": str(settings.data_dir / RUN_DIR / "redis.sock")}
+    return {"enabled": True, "host": settings.values["redis"]["host"], "port": settings.values["redis"]["port"]}
 
 
 def render_synapse_config(settings: Settings) -> RenderedConfig:
@@ -32,7 +66,17 @@ def render_synapse_config(settings: Settings) -> RenderedConfig:
     settings.mail_dir.mkdir(exist_ok=True)
     log_config = data_dir / LOG_CONFIG_NAME
     homeserver_config = data_dir / HOMESERVER_CONFIG_NAME
+    layout = layout_for(settings)
+    if layout is not None:
+        _check_socket_paths(layout)
+        (data_dir / RUN_DIR).mkdir(mode=0o700, exist_ok=True)
+    database = synapse_database_config(settings, connections_per_process=8 if layout else 10)
     context = {
+        "layout": layout,
+        "database": database,
+        "redis": redis_config(settings) if layout else None,
+        "writer_streams": WRITER_STREAMS,
+        "log_file": str(data_dir / "homeserver.log"),
         "data_dir": str(data_dir),
         "port": settings.port,
         "server_name": settings.server_name,
@@ -57,7 +101,38 @@ def render_synapse_config(settings: Settings) -> RenderedConfig:
         header = "".join(line + "\n" for line in rendered.splitlines() if line.startswith("#"))
         rendered = header + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True)
     _write_atomically(homeserver_config, rendered)
-    return RenderedConfig(homeserver_config=homeserver_config, log_config=log_config)
+    worker_configs = _render_worker_configs(environment, context, layout) if layout else {}
+    return RenderedConfig(
+        homeserver_config=homeserver_config,
+        log_config=log_config,
+        database=database,
+        layout=layout,
+        worker_configs=worker_configs,
+    )
+
+
+def _render_worker_configs(environment: jinja2.Environment, context: dict[str, Any], layout: Layout) -> dict[str, Path]:
+    """workers/<name>.yaml and log-<name>.yaml for every worker (the main process has homeserver.yaml)."""
+    folder = Path(context["data_dir"]) / WORKER_CONFIG_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    paths = {}
+    for process in layout.workers:
+        log_config = folder / f"log-{process.name}.yaml"
+        log_context = {**context, "log_file": str(Path(context["data_dir"]) / f"{process.name}.log")}
+        _write_atomically(log_config, environment.get_template("log.yaml.j2").render(log_context))
+        worker_context = {**context, "process": process, "log_config_path": str(log_config)}
+        path = folder / f"{process.name}.yaml"
+        _write_atomically(path, environment.get_template("worker.yaml.j2").render(worker_context))
+        paths[process.name] = path
+    return paths
+
+
+def _check_socket_paths(layout: Layout) -> None:
+    from govchat.settings import SettingsError
+
+    longest = max((str(p.replication_socket or p.socket) for p in layout.processes), key=len)
+    if len(longest) > MAX_SOCKET_PATH:
+        raise SettingsError(f"GOVCHAT_DATA_DIR: too long for the worker layout's unix sockets ({longest} is over {MAX_SOCKET_PATH} characters)")
 
 
 def synapse_email_settings(settings: Settings) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from signedjson.key import generate_signing_key, write_signing_keys
 
 # gcmeet_app_secret signs GCMeet's Jitsi tokens (HS256) unless gcmeet.app_secret is set.
-SECRET_NAMES = ("registration_shared_secret", "macaroon_secret_key", "form_secret", "gcmeet_app_secret")
+# worker_replication_secret authenticates requests between Synapse processes (worker layout).
+SECRET_NAMES = ("registration_shared_secret", "macaroon_secret_key", "form_secret", "gcmeet_app_secret", "worker_replication_secret")
 SECRETS_FILE_NAME = "secrets.yaml"
 SIGNING_KEY_FILE_NAME = "signing.key"
 GCMEET_RS256_KEY_FILE_NAME = "gcmeet_rs256.key"

@@ -67,6 +67,26 @@ class Settings:
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
+    @property
+    def client_workers(self) -> int:
+        return int(self.values["workers"]["client"])
+
+    @property
+    def uses_workers(self) -> bool:
+        return self.client_workers > 0
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.values["database"]["engine"] == "postgresql"
+
+    @property
+    def uses_local_postgresql(self) -> bool:
+        return self.uses_postgresql and not self.values["database"]["host"]
+
+    @property
+    def uses_local_redis(self) -> bool:
+        return self.uses_workers and not self.values["redis"]["host"]
+
 
 def data_dir_from_env() -> Path:
     return Path(os.environ.get("GOVCHAT_DATA_DIR", "var")).resolve()
@@ -93,7 +113,14 @@ def load_settings(data_dir: Path, port: int) -> Settings:
     overrides = _read_yaml(ensure_settings_file(data_dir))
     values = _merge(defaults, overrides, path="")
     _check_values(values)
+    _check_layout(values)
     return Settings(values=values, data_dir=data_dir, port=port)
+
+
+def _check_layout(values: dict[str, Any]) -> None:
+    """Settings that only make sense together."""
+    if values["workers"]["client"] > 0 and values["database"]["engine"] != "postgresql":
+        raise SettingsError("workers.client: the worker layout needs database.engine: postgresql (Synapse's workers cannot share SQLite)")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -314,7 +341,35 @@ def _directory_interval_problem(value: int) -> str | None:
     return sync_interval_problem(value)
 
 
+def _database_engine_problem(value: str) -> str | None:
+    return None if value in ("sqlite", "postgresql") else f"must be sqlite or postgresql, got {value!r}"
+
+
+def _database_host_problem(value: str) -> str | None:
+    if value and not (value.startswith("/") or _HOSTNAME.fullmatch(value) or re.fullmatch(r"[0-9a-fA-F:.]+", value)):
+        return f"must be empty (GovChat's own server), a host name, an address or a socket folder, got {value!r}"
+    return None
+
+
+def _database_identifier_problem(value: str) -> str | None:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        return f"must be a lower-case PostgreSQL name of letters, digits and _, got {value!r}"
+    return None
+
+
+def _client_workers_problem(value: int) -> str | None:
+    return None if 0 <= value <= 64 else f"must be from 0 (one process) to 64 client workers, got {value}"
+
+
 _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "database.engine": _database_engine_problem,
+    "database.host": _database_host_problem,
+    "database.port": _port_problem,
+    "database.name": _database_identifier_problem,
+    "database.user": _database_identifier_problem,
+    "workers.client": _client_workers_problem,
+    "redis.host": _database_host_problem,
+    "redis.port": _port_problem,
     "server_name": _server_name_problem,
     "bot.localpart": _localpart_problem,
     "bot.display_name": _non_empty_problem,
