@@ -5,13 +5,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-single test-workers lint bench clean
 
 run: $(INSTALLED)
 	$(VENV)/bin/govchat run
 
+# The whole suite on one process and SQLite, then the integration suite again on
+# Synapse's worker layout (PostgreSQL, Redis, two client workers, nginx).
 test: $(INSTALLED)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	GOVCHAT_TEST_LAYOUT=workers $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-single: $(INSTALLED)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-workers: $(INSTALLED)
+	GOVCHAT_TEST_LAYOUT=workers $(VENV)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/pip install -q ruff mypy types-PyYAML types-requests

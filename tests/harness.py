@@ -28,9 +28,17 @@ import requests
 import yaml
 
 from govchat.mailserver import mail_files, read_mail
+from govchat.postgres import ROOT_CLUSTERS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-STARTUP_TIMEOUT_SECONDS = 120
+STARTUP_TIMEOUT_SECONDS = 180
+
+# GOVCHAT_TEST_LAYOUT=workers runs every test server as Synapse's worker layout:
+# GovChat's own PostgreSQL and Redis, two client workers, nginx in front.
+LAYOUT = os.environ.get("GOVCHAT_TEST_LAYOUT", "single")
+WORKER_LAYOUT_SETTINGS: dict[str, Any] = {"database": {"engine": "postgresql"}, "workers": {"client": 2}}
+# PostgreSQL clusters the test servers made outside their data folders (as root).
+CLUSTERS_TO_REMOVE: set[Path] = set()
 
 # Tests register many users and send many requests from one address; Synapse's
 # default rate limits would turn that into flaky 429s. Each rule still holds.
@@ -100,9 +108,17 @@ class GovChatServer:
         env["GOVCHAT_PORT"] = str(self.port)
         return env
 
+    @property
+    def uses_workers(self) -> bool:
+        return int(self.settings.get("workers", {}).get("client", 0)) > 0
+
     def write_settings(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         settings = dict(self.settings)
+        if LAYOUT == "workers":
+            for section, values in WORKER_LAYOUT_SETTINGS.items():
+                settings[section] = {**values, **settings.get(section, {})}
+            self.settings = settings
         settings.setdefault("email", {})
         settings["email"] = {**settings["email"], "local_smtp_port": self.smtp_port}
         settings["metrics"] = {"port": self.metrics_port, "bot_port": self.bot_metrics_port, **settings.get("metrics", {})}
@@ -125,6 +141,27 @@ class GovChatServer:
             stderr=subprocess.STDOUT,
         )
         self._wait_until_ready()
+        if self.uses_workers:
+            link = self.data_dir / "postgres"
+            if link.is_symlink() and Path(os.readlink(link)).parent == ROOT_CLUSTERS:
+                CLUSTERS_TO_REMOVE.add(Path(os.readlink(link)))
+
+    def synapse_metrics_ports(self) -> list[int]:
+        """The metrics port of every Synapse process (one, or one per process of the worker layout)."""
+        configs = [self.homeserver_config, *sorted((self.data_dir / "workers").glob("*.yaml"))]
+        ports = []
+        for path in configs:
+            config = yaml.safe_load(path.read_text()) or {}
+            for listener in config.get("listeners", []) + config.get("worker_listeners", []):
+                if listener.get("type") == "metrics":
+                    ports.append(int(listener["port"]))
+        return ports
+
+    def synapse_logs(self) -> str:
+        """Everything every Synapse process logged."""
+        names = ["homeserver.log*", "*.log*"] if self.uses_workers else ["homeserver.log*"]
+        paths = {path for name in names for path in self.data_dir.glob(name)}
+        return "".join(path.read_text(errors="replace") for path in sorted(paths))
 
     @contextmanager
     def running(self) -> Iterator[GovChatServer]:

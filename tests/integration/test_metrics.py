@@ -14,20 +14,29 @@ from tests.harness import REPO_ROOT, GovChatServer, User
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:
-    """The value of one sample; 0 when the labelled series does not exist yet."""
+    """One labelled series summed over every process's metrics; 0 when it does not exist yet.
+
+    Only series whose labels are exactly `labels` count (plus Prometheus' own
+    `instance`/`job`, which the text format here does not carry).
+    """
+    total = 0.0
     for line in text.splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if all(found.get(key) == value for key, value in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+        if found == labels:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def synapse_metrics(govchat: GovChatServer) -> str:
-    answer = requests.get(f"http://127.0.0.1:{govchat.metrics_port}/_synapse/metrics", timeout=30)
-    assert answer.status_code == 200
-    return answer.text
+    """Every Synapse process's metrics, one after the other (counters add up across them)."""
+    texts = []
+    for port in govchat.synapse_metrics_ports():
+        answer = requests.get(f"http://127.0.0.1:{port}/_synapse/metrics", timeout=30)
+        assert answer.status_code == 200
+        texts.append(answer.text)
+    return "\n".join(texts)
 
 
 def test_metrics_listener_serves_synapse_and_govchat_registration_counters(govchat: GovChatServer) -> None:
