@@ -15,10 +15,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from govchat.cli_directory import add_directory_commands
 from govchat.cli_report import add_report_commands
+from govchat.deploy import DeployPlan, write_deployment
 from govchat.launcher import StartupError, run
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
@@ -61,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     agencies.add_argument("--json", action="store_true", help="print JSON instead of a table")
     agencies.set_defaults(handler=_list_user_agencies)
 
+    deploy = commands.add_parser("deploy-config", help="write Synapse, nginx and systemd files for a multi-host worker layout")
+    deploy.add_argument("out_dir", type=Path, help="an empty folder to write into")
+    deploy.add_argument("--main-host", required=True, help="address of the host for the main process, stream writer, background and media workers and nginx")
+    deploy.add_argument("--worker-host", action="append", default=[], help="address of a host for client workers (repeat; spread round robin)")
+    deploy.add_argument("--client-workers", type=int, default=2, help="how many client workers (default 2)")
+    deploy.add_argument("--install-dir", type=Path, default=Path("/opt/govchat"), help="where GovChat is installed on the hosts")
+    deploy.add_argument("--data-dir", type=Path, default=Path("/var/lib/govchat"), help="GovChat's data folder on the hosts")
+    deploy.add_argument("--listen", default="0.0.0.0:8008", help="nginx's listening address on the main host")
+    deploy.set_defaults(handler=_deploy_config)
+
     _add_channel_commands(commands)
     add_directory_commands(commands)
     add_report_commands(commands)
@@ -97,6 +109,25 @@ def _add_channel_commands(commands: Any) -> None:
 def _add_admin_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", default=os.environ.get("GOVCHAT_ADMIN_TOKEN", ""), help="an administrator's access token (default: $GOVCHAT_ADMIN_TOKEN)")
     parser.add_argument("--url", default="", help="homeserver URL (default: public_baseurl)")
+
+
+def _deploy_config(settings: Settings, arguments: argparse.Namespace) -> int:
+    out_dir: Path = arguments.out_dir
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise CommandError(f"{out_dir}: not empty; deploy-config writes into an empty folder only")
+    plan = DeployPlan(
+        main_host=arguments.main_host,
+        worker_hosts=arguments.worker_host or [arguments.main_host],
+        client_workers=arguments.client_workers,
+        install_dir=arguments.install_dir,
+        data_dir=arguments.data_dir,
+        listen=arguments.listen,
+    )
+    layout = write_deployment(settings, plan, out_dir)
+    for process in layout.processes:
+        print(f"{process.host:20} {process.name:15} {process.http.upstream()}")
+    print(f"Written to {out_dir}; read {out_dir / 'HOSTS.md'} for what to copy where.")
+    return 0
 
 
 def _render(settings: Settings, arguments: argparse.Namespace) -> int:

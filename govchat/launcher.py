@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
-from govchat.layout import GENERIC_WORKER_APP, Layout
+from govchat.layout import GENERIC_WORKER_APP, Endpoint, Layout
 from govchat.mailserver import LocalMailServer
 from govchat.postgres import PostgresError, local_postgres
 from govchat.proxy import ProxyError, nginx_command, render_nginx_config
@@ -202,7 +202,7 @@ def _start_synapse_processes(settings: Settings, rendered: RenderedConfig, start
             return None
         return main
     main = start(_synapse_service(settings, "Synapse", rendered.config_paths(layout.main), settings.data_dir / "homeserver.log"))
-    if not _wait_until_healthy(main, _unix_health(layout.main.socket), settings, stopping):
+    if not _wait_until_healthy(main, _unix_health(layout.main.http), settings, stopping):
         return None
     workers = []
     for process in layout.workers:
@@ -211,7 +211,7 @@ def _start_synapse_processes(settings: Settings, rendered: RenderedConfig, start
         service.restart_delay_seconds = 1.0
         workers.append((start(service), process))
     for service, process in workers:
-        if not _wait_until_healthy(service, _unix_health(process.socket), settings, stopping):
+        if not _wait_until_healthy(service, _unix_health(process.http), settings, stopping):
             return None
     _start_proxy(settings, layout, start)
     if not _wait_until_healthy(None, _tcp_health(settings.port), settings, stopping):
@@ -291,9 +291,12 @@ def _tcp_health(port: int) -> HealthCheck:
     return check
 
 
-def _unix_health(socket_path: Path) -> HealthCheck:
+def _unix_health(endpoint: Endpoint) -> HealthCheck:
+    assert endpoint.path is not None
+
     def check() -> bool:
-        connection = UnixHTTPConnection(socket_path)
+        assert endpoint.path is not None
+        connection = UnixHTTPConnection(endpoint.path)
         try:
             connection.request("GET", "/health")
             return connection.getresponse().status == 200

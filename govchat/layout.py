@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAIN = "main"
 STREAM_WRITER = "stream_writer"
@@ -26,23 +27,58 @@ GENERIC_WORKER_APP = "synapse.app.generic_worker"
 # Streams moved off the main process to the stream writer.
 WRITER_STREAMS = ("events", "typing", "to_device", "receipts", "account_data")
 
-# Worker metrics listen on metrics.port + METRICS_PORT_OFFSET + their index,
+# Worker metrics listen on metrics.port + an offset that depends only on the
+# worker's role (and number), so adding client workers moves no other port; all
 # clear of metrics.bot_port (by default metrics.port + 1).
-METRICS_PORT_OFFSET = 10
+METRICS_PORT_OFFSETS = {STREAM_WRITER: 10, BACKGROUND: 11, MEDIA: 12}
+FIRST_CLIENT_METRICS_OFFSET = 13
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a Synapse listener is: a unix socket (one host) or host and port (several hosts)."""
+
+    path: Path | None = None
+    host: str | None = None
+    port: int | None = None
+
+    def listener(self) -> dict[str, Any]:
+        if self.path is not None:
+            return {"path": str(self.path)}
+        return {"port": self.port, "bind_addresses": [self.host]}
+
+    def instance(self) -> dict[str, Any]:
+        return {"path": str(self.path)} if self.path is not None else {"host": self.host, "port": self.port}
+
+    def upstream(self) -> str:
+        """The address as nginx's `server` directive wants it."""
+        return f"unix:{self.path}" if self.path is not None else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
 class SynapseProcess:
     name: str
     role: str  # main, stream_writer, client, background or media
-    socket: Path  # HTTP listener on a unix socket: what the proxy talks to
-    replication_socket: Path | None  # only for processes named in instance_map
+    http: Endpoint  # what the proxy talks to
+    replication: Endpoint | None  # only for processes named in instance_map
     metrics_port: int
     resources: tuple[str, ...]
+    host: str = "127.0.0.1"  # where it runs (the production layout spreads client workers)
 
     @property
     def is_main(self) -> bool:
         return self.role == MAIN
+
+    def listeners(self, metrics: bool) -> list[dict[str, Any]]:
+        """Synapse's `listeners` (main) or `worker_listeners` entries for this process."""
+        found: list[dict[str, Any]] = [
+            {**self.http.listener(), "type": "http", "x_forwarded": True, "resources": [{"names": list(self.resources), "compress": False}]}
+        ]
+        if self.replication is not None:
+            found.append({**self.replication.listener(), "type": "http", "resources": [{"names": ["replication"]}]})
+        if metrics:
+            found.append({"type": "metrics", "port": self.metrics_port, "bind_addresses": [self.host]})
+        return found
 
 
 @dataclass(frozen=True)
@@ -67,33 +103,74 @@ class Layout:
         raise KeyError(name)
 
     @property
-    def instance_map(self) -> dict[str, dict[str, str]]:
-        return {p.name: {"path": str(p.replication_socket)} for p in self.processes if p.replication_socket is not None}
+    def instance_map(self) -> dict[str, dict[str, Any]]:
+        return {p.name: p.replication.instance() for p in self.processes if p.replication is not None}
 
 
-def worker_layout(run_dir: Path, client_workers: int, metrics_port: int, federation: bool) -> Layout:
-    """The processes of the worker layout; sockets live in `run_dir`."""
+def _roles(client_workers: int, federation: bool) -> list[tuple[str, str, tuple[str, ...], bool]]:
+    """(name, role, HTTP resources, has a replication listener) of every process, main first."""
     client_resources = ("client", "federation") if federation else ("client",)
-
-    def process(index: int, name: str, role: str, resources: tuple[str, ...], replication: bool) -> SynapseProcess:
-        port = metrics_port if index == 0 else metrics_port + METRICS_PORT_OFFSET + index - 1
-        return SynapseProcess(
-            name=name,
-            role=role,
-            socket=run_dir / f"{name}.sock",
-            replication_socket=run_dir / f"{name}-replication.sock" if replication else None,
-            metrics_port=port,
-            resources=resources,
-        )
-
-    roles: list[tuple[str, str, tuple[str, ...], bool]] = [
+    return [
         (MAIN, MAIN, client_resources, True),
         (STREAM_WRITER, STREAM_WRITER, ("client",), True),
         *[(f"{CLIENT_PREFIX}{n}", "client", client_resources, False) for n in range(1, client_workers + 1)],
         (BACKGROUND, BACKGROUND, ("health",), False),
         (MEDIA, MEDIA, ("media", "client"), True),
     ]
-    return Layout(tuple(process(index, *role) for index, role in enumerate(roles)))
+
+
+def metrics_port_of(name: str, role: str, metrics_port: int) -> int:
+    if role == MAIN:
+        return metrics_port
+    if role == "client":
+        return metrics_port + FIRST_CLIENT_METRICS_OFFSET + int(name.removeprefix(CLIENT_PREFIX)) - 1
+    return metrics_port + METRICS_PORT_OFFSETS[role]
+
+
+def worker_layout(run_dir: Path, client_workers: int, metrics_port: int, federation: bool) -> Layout:
+    """The processes of the worker layout on one host; sockets live in `run_dir`."""
+    return Layout(
+        tuple(
+            SynapseProcess(
+                name=name,
+                role=role,
+                http=Endpoint(path=run_dir / f"{name}.sock"),
+                replication=Endpoint(path=run_dir / f"{name}-repl.sock") if replication else None,
+                metrics_port=metrics_port_of(name, role, metrics_port),
+                resources=resources,
+            )
+            for name, role, resources, replication in _roles(client_workers, federation)
+        )
+    )
+
+
+# Ports of the production layout, where processes talk over the network.
+HTTP_PORTS = {MAIN: 8080, STREAM_WRITER: 8081, BACKGROUND: 8082, MEDIA: 8083}
+FIRST_CLIENT_HTTP_PORT = 8090
+REPLICATION_PORTS = {MAIN: 9093, STREAM_WRITER: 9094, MEDIA: 9095}
+
+
+def production_layout(main_host: str, worker_hosts: list[str], client_workers: int, metrics_port: int, federation: bool) -> Layout:
+    """Main, stream writer, background and media on `main_host`; client workers spread over `worker_hosts`."""
+    processes = []
+    for name, role, resources, replication in _roles(client_workers, federation):
+        if role == "client":
+            number = int(name.removeprefix(CLIENT_PREFIX))
+            host, port = worker_hosts[(number - 1) % len(worker_hosts)], FIRST_CLIENT_HTTP_PORT + number - 1
+        else:
+            host, port = main_host, HTTP_PORTS[role]
+        processes.append(
+            SynapseProcess(
+                name=name,
+                role=role,
+                http=Endpoint(host=host, port=port),
+                replication=Endpoint(host=host, port=REPLICATION_PORTS[role]) if replication else None,
+                metrics_port=metrics_port_of(name, role, metrics_port),
+                resources=resources,
+                host=host,
+            )
+        )
+    return Layout(tuple(processes))
 
 
 # --- routing ---------------------------------------------------------------------------

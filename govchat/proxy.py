@@ -37,7 +37,7 @@ def render_nginx_config(
     run_as_root: bool | None = None,
 ) -> str:
     """nginx.conf for `layout`, listening on `listen` (e.g. 127.0.0.1:8008)."""
-    clients = [str(p.socket) for p in layout.processes if p.role == "client"]
+    clients = [p.http.upstream() for p in layout.processes if p.role == "client"]
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
@@ -46,9 +46,9 @@ def render_nginx_config(
         prefix=str(prefix),
         run_as_root=os.geteuid() == 0 if run_as_root is None else run_as_root,
         max_body_mb=max_body_mb,
-        main=str(layout.main.socket),
-        stream_writer=str(layout.named("stream_writer").socket),
-        media=str(layout.named("media").socket),
+        main=layout.main.http.upstream(),
+        stream_writer=layout.named("stream_writer").http.upstream(),
+        media=layout.named("media").http.upstream(),
         clients=clients,
         routes=[route for route in ROUTES],
         main_name=MAIN,

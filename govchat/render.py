@@ -24,7 +24,7 @@ LOG_CONFIG_NAME = "log.yaml"
 WORKER_CONFIG_DIR = "workers"
 RUN_DIR = "run"
 # Unix socket paths are limited to 107 bytes.
-MAX_SOCKET_PATH = 100
+MAX_SOCKET_PATH = 107
 
 
 @dataclass(frozen=True)
@@ -59,18 +59,52 @@ def redis_config(settings: Settings) -> dict[str, Any]:
     return {"enabled": True, "host": settings.values["redis"]["host"], "port": settings.values["redis"]["port"]}
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where rendered files are written, and the paths they name: the same folder for `govchat run`;
+    a staging folder and the production hosts' paths for `govchat deploy-config`."""
+
+    out_dir: Path
+    data_dir: Path
+    project_root: Path
+    secrets: dict[str, str]
+    signing_key_path: Path
+    gcmeet_key_path: Path | None
+
+    def written(self, path: Path) -> Path:
+        """Where the file named `path` (under data_dir) is written."""
+        return self.out_dir / path.relative_to(self.data_dir)
+
+
 def render_synapse_config(settings: Settings) -> RenderedConfig:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "media_store").mkdir(exist_ok=True)
     settings.mail_dir.mkdir(exist_ok=True)
-    log_config = data_dir / LOG_CONFIG_NAME
-    homeserver_config = data_dir / HOMESERVER_CONFIG_NAME
     layout = layout_for(settings)
     if layout is not None:
         _check_socket_paths(layout)
         (data_dir / RUN_DIR).mkdir(mode=0o700, exist_ok=True)
-    database = synapse_database_config(settings, connections_per_process=8 if layout else 10)
+    rs256 = settings.values["gcmeet"]["algorithm"] == "RS256"
+    target = Target(
+        out_dir=data_dir,
+        data_dir=data_dir,
+        project_root=PROJECT_ROOT,
+        secrets=ensure_secrets(data_dir),
+        signing_key_path=ensure_signing_key(data_dir),
+        gcmeet_key_path=ensure_gcmeet_rs256_key(data_dir) if rs256 else None,
+    )
+    rendered = render_into(settings, layout, target, synapse_database_config(settings, connections_per_process=8 if layout else 10))
+    if settings.values["metrics"]["enabled"]:
+        _write_atomically(data_dir / "prometheus.yml", prometheus_config(settings, layout))
+    return rendered
+
+
+def render_into(settings: Settings, layout: Layout | None, target: Target, database: dict[str, Any]) -> RenderedConfig:
+    """homeserver.yaml, log.yaml and (worker layout) each worker's files, for `target`."""
+    data_dir = target.data_dir
+    log_config = data_dir / LOG_CONFIG_NAME
+    homeserver_config = data_dir / HOMESERVER_CONFIG_NAME
     context = {
         "layout": layout,
         "database": database,
@@ -82,26 +116,27 @@ def render_synapse_config(settings: Settings) -> RenderedConfig:
         "server_name": settings.server_name,
         "public_baseurl": settings.public_baseurl,
         "log_config_path": str(log_config),
-        "signing_key_path": str(ensure_signing_key(data_dir)),
-        "secrets": ensure_secrets(data_dir),
+        "signing_key_path": str(target.signing_key_path),
+        "secrets": target.secrets,
         "federation_servers": settings.values["federation"]["allowed_servers"],
         "email": synapse_email_settings(settings),
         "max_upload_size_mb": settings.values["media"]["max_upload_size_mb"],
-        "modules": govchat_modules(settings),
+        "modules": govchat_modules(settings, target.secrets, target.gcmeet_key_path),
         "metrics": settings.values["metrics"],
-        "template_dir": str(TEMPLATE_DIR / "templates"),
+        "metrics_host": layout.main.host if layout else "127.0.0.1",
+        "template_dir": str(target.project_root / "config" / "templates"),
         "gcmeet_domain": settings.values["gcmeet"]["domain"],
     }
     environment = _jinja_environment()
-    _write_atomically(log_config, environment.get_template("log.yaml.j2").render(context))
+    _write_atomically(target.written(log_config), environment.get_template("log.yaml.j2").render(context))
     rendered = environment.get_template("homeserver.yaml.j2").render(context)
     extra = settings.values["synapse_extra"]
     if extra:
         merged = _deep_merge(yaml.safe_load(rendered), extra)
         header = "".join(line + "\n" for line in rendered.splitlines() if line.startswith("#"))
         rendered = header + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True)
-    _write_atomically(homeserver_config, rendered)
-    worker_configs = _render_worker_configs(environment, context, layout) if layout else {}
+    _write_atomically(target.written(homeserver_config), rendered)
+    worker_configs = _render_worker_configs(environment, context, layout, target) if layout else {}
     return RenderedConfig(
         homeserver_config=homeserver_config,
         log_config=log_config,
@@ -111,18 +146,36 @@ def render_synapse_config(settings: Settings) -> RenderedConfig:
     )
 
 
-def _render_worker_configs(environment: jinja2.Environment, context: dict[str, Any], layout: Layout) -> dict[str, Path]:
+def prometheus_config(settings: Settings, layout: Layout | None) -> str:
+    """Prometheus targets of every process GovChat runs, labelled with the process's name."""
+    metrics = settings.values["metrics"]
+    synapse = [("main", metrics["port"])] if layout is None else [(p.name, p.metrics_port) for p in layout.processes]
+    config = {
+        "global": {"scrape_interval": "15s"},
+        "scrape_configs": [
+            {
+                "job_name": "govchat-synapse",
+                "metrics_path": "/_synapse/metrics",
+                "static_configs": [{"targets": [f"127.0.0.1:{port}"], "labels": {"process": name}} for name, port in synapse],
+            },
+            {"job_name": "govchat-bot", "metrics_path": "/metrics", "static_configs": [{"targets": [f"127.0.0.1:{metrics['bot_port']}"]}]},
+        ],
+    }
+    return "# Written by GovChat at every start for the running layout (see config/prometheus.yml).\n" + yaml.safe_dump(config, sort_keys=False)
+
+
+def _render_worker_configs(environment: jinja2.Environment, context: dict[str, Any], layout: Layout, target: Target) -> dict[str, Path]:
     """workers/<name>.yaml and log-<name>.yaml for every worker (the main process has homeserver.yaml)."""
-    folder = Path(context["data_dir"]) / WORKER_CONFIG_DIR
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder = target.data_dir / WORKER_CONFIG_DIR
+    target.written(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
     paths = {}
     for process in layout.workers:
         log_config = folder / f"log-{process.name}.yaml"
-        log_context = {**context, "log_file": str(Path(context["data_dir"]) / f"{process.name}.log")}
-        _write_atomically(log_config, environment.get_template("log.yaml.j2").render(log_context))
+        log_context = {**context, "log_file": str(target.data_dir / f"{process.name}.log")}
+        _write_atomically(target.written(log_config), environment.get_template("log.yaml.j2").render(log_context))
         worker_context = {**context, "process": process, "log_config_path": str(log_config)}
         path = folder / f"{process.name}.yaml"
-        _write_atomically(path, environment.get_template("worker.yaml.j2").render(worker_context))
+        _write_atomically(target.written(path), environment.get_template("worker.yaml.j2").render(worker_context))
         paths[process.name] = path
     return paths
 
@@ -130,7 +183,7 @@ def _render_worker_configs(environment: jinja2.Environment, context: dict[str, A
 def _check_socket_paths(layout: Layout) -> None:
     from govchat.settings import SettingsError
 
-    longest = max((str(p.replication_socket or p.socket) for p in layout.processes), key=len)
+    longest = max((str(endpoint.path) for p in layout.processes for endpoint in (p.http, p.replication) if endpoint), key=len)
     if len(longest) > MAX_SOCKET_PATH:
         raise SettingsError(f"GOVCHAT_DATA_DIR: too long for the worker layout's unix sockets ({longest} is over {MAX_SOCKET_PATH} characters)")
 
@@ -161,7 +214,7 @@ def synapse_email_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
+def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path: Path | None) -> list[dict[str, Any]]:
     """Every GovChat Synapse module with its slice of the settings."""
     channels = settings.values["channels"]
     public_channels = [
@@ -185,7 +238,7 @@ def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
         },
         {
             "name": "jitsi_jwt.GCMeet",
-            "config": gcmeet_module_config(settings),
+            "config": gcmeet_module_config(settings, secrets, gcmeet_key_path),
         },
         {
             "name": "synapse_modules.applications.Applications",
@@ -213,14 +266,15 @@ def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def gcmeet_module_config(settings: Settings) -> dict[str, Any]:
+def gcmeet_module_config(settings: Settings, secrets: dict[str, str], rs256_key_path: Path | None) -> dict[str, Any]:
     """The gcmeet settings with the signing key resolved: generated once unless configured."""
     gcmeet = dict(settings.values["gcmeet"])
     if gcmeet["algorithm"] == "RS256":
-        gcmeet["rs256_private_key_path"] = str(ensure_gcmeet_rs256_key(settings.data_dir))
+        assert rs256_key_path is not None
+        gcmeet["rs256_private_key_path"] = str(rs256_key_path)
         gcmeet["app_secret"] = ""
     else:
-        gcmeet["app_secret"] = gcmeet["app_secret"] or ensure_secrets(settings.data_dir)["gcmeet_app_secret"]
+        gcmeet["app_secret"] = gcmeet["app_secret"] or secrets["gcmeet_app_secret"]
     return gcmeet
 
 
