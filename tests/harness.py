@@ -62,6 +62,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port_block(size: int = 40) -> int:
+    """The first of `size` consecutive free ports, below Linux's ephemeral range (32768+),
+    so outgoing connections do not take them: the worker layout's metrics ports follow metrics.port."""
+    import random
+
+    for _ in range(200):
+        first = random.randrange(10000, 32000 - size)
+        probes = []
+        try:
+            for port in range(first, first + size):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError("no block of free ports")
+
+
 @dataclass
 class User:
     user_id: str
@@ -80,7 +102,7 @@ class GovChatServer:
     settings: dict[str, Any] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     smtp_port: int = field(default_factory=free_port)
-    metrics_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port_block)
     bot_metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     _seen_mail: set[Path] = field(default_factory=set)

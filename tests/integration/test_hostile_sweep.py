@@ -52,7 +52,8 @@ def assert_forbidden(answer: requests.Response) -> None:
 
 
 def joined(server: GovChatServer, user: User) -> list[str]:
-    return list(server.client_api("GET", "/joined_rooms", user.access_token).json()["joined_rooms"])
+    """The user's rooms, sorted: the server lists them in no particular order."""
+    return sorted(server.client_api("GET", "/joined_rooms", user.access_token).json()["joined_rooms"])
 
 
 def room_state(server: GovChatServer, user: User, room_id: str) -> dict[tuple[str, str], str]:

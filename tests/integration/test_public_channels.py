@@ -250,10 +250,17 @@ def test_administrator_may_create_a_public_room(govchat: GovChatServer, admin: U
 
 def test_directory_lists_channels_and_any_user_joins(govchat: GovChatServer, admin: User) -> None:
     created = create_channel(govchat, admin, [])
-    listed = govchat.client_api("POST", "/publicRooms", admin.access_token, json={"limit": 500}).json()["chunk"]
-    room_ids = {room["room_id"] for room in listed}
     info = govchat.client_api("GET", f"/directory/room/{quote('#info:' + govchat.server_name)}").json()["room_id"]
-    assert created["room_id"] in room_ids and info in room_ids
+
+    def listed() -> set[str]:
+        chunk = govchat.client_api("POST", "/publicRooms", admin.access_token, json={"limit": 1000}).json()["chunk"]
+        return {room["room_id"] for room in chunk}
+
+    # Synapse caches the directory listing for a few seconds on each process.
+    deadline = time.monotonic() + 30
+    while not {created["room_id"], info} <= listed() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert {created["room_id"], info} <= listed()
     user = govchat.register_plain_user()
     assert govchat.client_api("POST", f"/join/{quote(created['alias'])}", user.access_token).status_code == 200
     state = govchat.client_api("GET", f"/rooms/{created['room_id']}/state", user.access_token).json()
