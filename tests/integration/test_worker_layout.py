@@ -56,14 +56,14 @@ def process_pids(server: GovChatServer) -> dict[str, int]:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except FileNotFoundError:
             continue
-        words = [word.decode() for word in command]
+        words = [word.decode() for word in command if word]
         if "synapse.app.homeserver" in words:
             pids["main"] = int(pid)
         elif "synapse.app.generic_worker" in words:
             pids[Path(words[-1]).stem] = int(pid)
         elif any(word.endswith("/postgres") for word in words):
             pids["postgresql"] = int(pid)
-        elif any(word.endswith("redis-server") for word in words):
+        elif any("redis-server" in word for word in words):  # Redis rewrites its own command line
             pids["redis"] = int(pid)
     return pids
 
