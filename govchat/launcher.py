@@ -13,8 +13,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
+import yaml
+
 from govchat.mailserver import LocalMailServer
 from govchat.render import render_synapse_config
+from govchat.schema import SchemaError, upgrade_database
 from govchat.settings import PROJECT_ROOT, Settings
 
 STARTUP_TIMEOUT_SECONDS = 120
@@ -31,6 +34,7 @@ def run(settings: Settings) -> int:
     with ExitStack() as services:
         if settings.uses_local_mail_server:
             services.callback(_start_mail_server(settings).stop)
+        upgrade_schema(rendered.homeserver_config)
         synapse = _start_synapse(rendered.homeserver_config)
         services.callback(_stop_process, synapse)
         _wait_until_healthy(settings, synapse, stopping)
@@ -103,6 +107,18 @@ def _start_mail_server(settings: Settings) -> LocalMailServer:
     except OSError as error:
         raise StartupError(f"email.local_smtp_port: cannot listen on 127.0.0.1:{port} ({error.strerror or error})") from None
     return server
+
+
+def upgrade_schema(homeserver_config: Path) -> list[int]:
+    """GovChat's schema step on the database Synapse is configured with, before any Synapse process starts."""
+    config = yaml.safe_load(homeserver_config.read_text(encoding="utf-8"))
+    try:
+        applied = upgrade_database(config["database"])
+    except SchemaError as error:
+        raise StartupError(f"schema: {error}") from None
+    if applied:
+        print(f"govchat: GovChat's tables upgraded to version {applied[-1]}", flush=True)
+    return applied
 
 
 def _start_synapse(homeserver_config: Path) -> subprocess.Popen[bytes]:

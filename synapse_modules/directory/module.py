@@ -25,6 +25,7 @@ from synapse.types import StateMap
 from govchat.emails import Accepted
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, add_email_gate
+from synapse_modules.common.schema_check import require_schema
 from synapse_modules.directory import ldap_directory, rules, synapse_adapter
 from synapse_modules.directory.config import (
     DirectoryAgency,
@@ -54,6 +55,7 @@ class GovChatDirectory:
     def __init__(self, config: DirectoryConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
+        require_schema(api, 3)
         self._store = DirectoryStore(api)
         self._sync = DirectorySync(api, config, self._store)
         self._recent: dict[str, tuple[float, rules.DirectoryEntry]] = {}
