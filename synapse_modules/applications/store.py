@@ -97,7 +97,7 @@ class ApplicationStore:
             try:
                 return await self._api.run_db_interaction(desc, function, *args)
             except Exception as error:
-                # Another process took the same audit sequence number: the whole transaction rolled back; redo it.
+                # A writer outside the row lock took the same audit sequence number: all rolled back; redo it.
                 if type(error).__name__ not in ("IntegrityError", "UniqueViolation") or attempt == AUDIT_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
@@ -338,7 +338,9 @@ class ApplicationStore:
 
 def _audit(txn: Any, application_id: str, now_ms: int, actor: str, action: str, note: str) -> None:
     # A per-application sequence keeps the trail in order even when two steps share a millisecond;
-    # (application_id, seq) is unique, so a concurrent writer's insert fails and `_run` retries it.
+    # (application_id, seq) is unique. Writers to one trail take the application's row lock first, so on
+    # PostgreSQL they queue (or fail to serialize and are retried) instead of reading the same MAX(seq).
+    txn.execute("UPDATE govchat_applications SET updated_ts = updated_ts WHERE application_id = ?", (application_id,))
     txn.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM govchat_application_audit WHERE application_id = ?", (application_id,))
     seq = int(txn.fetchone()[0])
     txn.execute(
