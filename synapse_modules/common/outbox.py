@@ -49,6 +49,9 @@ GIVE_UP_AFTER_MS = 3 * 24 * 3600_000
 CLAIM_MS = 5 * 60_000
 DRAIN_INTERVAL_MS = 1_000
 DRAIN_BATCH = 100
+# Delivered items are kept this long (for the record), then deleted; given-up items are kept.
+KEEP_DELIVERED_MS = 30 * 24 * 3600_000
+PRUNE_EVERY_DRAINS = 3600
 
 PENDING = Gauge("govchat_outbox_pending", "GovChat outbox items not yet delivered nor given up (main process)")
 DELIVERED = Counter("govchat_outbox_delivered_total", "GovChat outbox items delivered, by kind", ["kind"])
@@ -113,6 +116,7 @@ def enqueue_txn(txn: Any, items: list[OutboxItem], now: int) -> list[str]:
 class Outbox:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
+        self._drains = 0
 
     @property
     def delivers_here(self) -> bool:
@@ -139,6 +143,9 @@ class Outbox:
             for item_id in due:
                 await self.deliver(item_id)
             PENDING.set(await self._api.run_db_interaction("govchat_outbox_pending", _pending_count))
+            self._drains += 1
+            if self._drains % PRUNE_EVERY_DRAINS == 1:
+                await self._api.run_db_interaction("govchat_outbox_prune", _prune, now_ms() - KEEP_DELIVERED_MS)
         except Exception:
             logger.exception("Draining the GovChat outbox failed; trying again in %d ms", DRAIN_INTERVAL_MS)
 
@@ -250,6 +257,10 @@ def _failed(txn: Any, item_id: str, retry_at: int | None, error: str, now: int) 
             "UPDATE govchat_outbox SET next_attempt_ts = ?, claimed_until_ts = NULL, last_error = ? WHERE id = ?",
             (retry_at, error, item_id),
         )
+
+
+def _prune(txn: Any, delivered_before: int) -> None:
+    txn.execute("DELETE FROM govchat_outbox WHERE delivered_ts IS NOT NULL AND delivered_ts < ?", (delivered_before,))
 
 
 def _pending_count(txn: Any) -> int:
