@@ -123,3 +123,26 @@ def test_upgrade_creates_every_table_on_postgresql(postgresql: dict[str, Any]) -
         connection.close()
     assert EVERY_TABLE <= tables
     assert schema.database_version(postgresql) == schema.LATEST_VERSION
+
+
+def test_a_module_on_an_old_database_names_the_command_to_run() -> None:
+    from synapse_modules.common.schema_check import schema_problem
+
+    assert schema_problem(3, 3) is None and schema_problem(4, 3) is None
+    assert schema_problem(1, 3) == (
+        "GovChat's tables are at version 1, this code needs 3: "
+        "start GovChat with `govchat run` or run `govchat schema upgrade`"
+    )
+
+
+def test_schema_upgrade_command_upgrades_the_configured_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from govchat.cli import main
+
+    monkeypatch.setenv("GOVCHAT_DATA_DIR", str(tmp_path))
+    assert main(["schema", "upgrade"]) == 0
+    assert f"version {schema.LATEST_VERSION}" in capsys.readouterr().out
+    assert EVERY_TABLE <= _sqlite_tables(tmp_path / "homeserver.db")
+    assert main(["schema", "upgrade"]) == 0
+    assert "up to date" in capsys.readouterr().out
