@@ -1,7 +1,8 @@
 """GovChat's modules on Synapse's worker layout in miniature: a main process and one generic
-worker sharing a throw-away PostgreSQL and a Redis. Every module loads on the worker; a GCMeet
-limit holds once across both processes; a notice queued anywhere is delivered by the main
-process. (The full layout, with its proxy and launcher, has its own tests.)"""
+worker (which also runs the background tasks) sharing a throw-away PostgreSQL and a Redis.
+Every module loads on the worker; a GCMeet limit holds once across both processes; notices
+and deactivations queued anywhere are delivered by the main process; periodic jobs run once
+per interval. (The full layout, with its proxy and launcher, has its own tests.)"""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from tests.postgres_cluster import postgresql_bin_dir, throwaway_postgresql
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Kata-laluan-1234"
+CHECK_INTERVAL_SECONDS = 1
 
 
 @dataclass
@@ -90,7 +92,7 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Layout]:
     data_dir = tmp_path_factory.mktemp("govchat-workers")
     port, worker_port, replication_port, redis_port = free_port(), free_port(), free_port(), free_port()
     settings = {"bot": {"enabled": False}, "metrics": {"enabled": False}, "email": {"local_smtp_port": free_port()},
-                "synapse_extra": TEST_SYNAPSE_OVERRIDES}
+                "applications": {"check_interval_seconds": CHECK_INTERVAL_SECONDS}, "synapse_extra": TEST_SYNAPSE_OVERRIDES}
     (data_dir / "govchat.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     processes: list[subprocess.Popen[bytes]] = []
     with throwaway_postgresql("govchat_workers") as database:
@@ -106,6 +108,7 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Layout]:
                 "database": database,
                 "redis": {"enabled": True, "host": "127.0.0.1", "port": redis_port},
                 "instance_map": {"main": {"host": "127.0.0.1", "port": replication_port}},
+                "run_background_tasks_on": "client1",
             })
             config["listeners"].append(
                 {"port": replication_port, "bind_addresses": ["127.0.0.1"], "type": "http", "resources": [{"names": ["replication"]}]}
@@ -193,3 +196,31 @@ def test_registration_joins_info_through_the_queue(layout: Layout) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"{user['user_id']} not in INFO, or still queued")
+
+
+def test_a_deactivation_queued_on_a_worker_is_carried_out_by_the_main_process(layout: Layout) -> None:
+    user = layout.register("leaver")
+    payload = json.dumps({"user_id": user["user_id"], "by": user["user_id"]})
+    layout.sql(
+        "INSERT INTO govchat_outbox (id, kind, payload, created_ts, attempts, next_attempt_ts) VALUES ('d1', 'deactivate', %s, 1, 0, 1)",
+        (payload,),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not layout.sql("SELECT delivered_ts FROM govchat_outbox WHERE id = 'd1'")[0][0]:
+        time.sleep(0.3)
+    assert layout.sql("SELECT deactivated FROM users WHERE name = %s", (user["user_id"],)) == [(1,)]
+
+
+def test_the_periodic_job_runs_once_per_interval_on_the_background_worker(layout: Layout) -> None:
+    def runs() -> tuple[int, str]:
+        rows = layout.sql("SELECT runs, last_holder FROM govchat_job_runs WHERE job = 'applications_due_work'")
+        return (int(rows[0][0]), str(rows[0][1])) if rows else (0, "")
+
+    deadline = time.monotonic() + 30
+    while runs()[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    before, started = runs()[0], time.monotonic()
+    time.sleep(5)
+    counted, holder = runs()[0] - before, runs()[1]
+    assert 1 <= counted <= (time.monotonic() - started) / CHECK_INTERVAL_SECONDS + 1
+    assert holder.startswith("client1/"), "only the background-tasks worker runs it"
