@@ -4,7 +4,8 @@ Periodic jobs are started with `looping_background_call`, which runs only on the
 process named by `run_background_tasks_on`; a job that can also be started by an
 administrator (the directory sync) would still run beside it. So each run takes
 a lease in `govchat_job_leases` first (a conditional upsert: only a free or
-expired lease is taken), and records itself in `govchat_job_runs` (and the
+expired lease is taken), renews it every third of its length while it runs (so a
+long run keeps it, and a process that dies lets it expire), and records itself in `govchat_job_runs` (and the
 `govchat_job_runs_total` counter), which tests and operators count.
 """
 
@@ -42,13 +43,28 @@ async def run_exclusive(
     if not await api.run_db_interaction("govchat_take_lease", _take_lease, job, holder, _now_ms(), lease_ms):
         raise JobBusy(job)
     RUNS.labels(job=job, trigger=trigger).inc()
+    finished: list[bool] = []
+    api.run_as_background_process(f"govchat_lease_{job}", _keep_renewing, api, job, holder, lease_ms, finished)
     try:
         await api.run_db_interaction("govchat_job_started", _record_start, job, holder, _now_ms())
         result = await function()
         await api.run_db_interaction("govchat_job_finished", _record_finish, job, _now_ms())
         return result
     finally:
+        finished.append(True)
         await api.run_db_interaction("govchat_release_lease", _release_lease, job, holder)
+
+
+async def _keep_renewing(api: ModuleApi, job: str, holder: str, lease_ms: int, finished: list[bool]) -> None:
+    while not finished:
+        await api.sleep(lease_ms / 3000)
+        if finished:
+            return
+        try:
+            # Only our own lease: after the release (or if it was lost) this changes nothing.
+            await api.run_db_interaction("govchat_renew_lease", _renew_lease, job, holder, _now_ms() + lease_ms)
+        except Exception:
+            logger.warning("Could not renew the %s lease; retrying", job, exc_info=True)
 
 
 async def job_runs(api: ModuleApi, job: str) -> int:
@@ -74,6 +90,10 @@ def _take_lease(txn: Any, job: str, holder: str, now: int, lease_ms: int) -> boo
         (job, holder, now + lease_ms, now),
     )
     return bool(txn.rowcount == 1)
+
+
+def _renew_lease(txn: Any, job: str, holder: str, expires_ts: int) -> None:
+    txn.execute("UPDATE govchat_job_leases SET expires_ts = ? WHERE job = ? AND holder = ?", (expires_ts, job, holder))
 
 
 def _release_lease(txn: Any, job: str, holder: str) -> None:

@@ -49,6 +49,7 @@ class FakeProcess:
     def __init__(self, database: dict[str, Any]) -> None:
         self._database = database
         self.mails: list[str] = []
+        self.background: list[str] = []
 
     async def run_db_interaction(self, desc: str, function: Any, *args: Any) -> Any:
         connection, dialect = schema.connect(self._database)
@@ -65,6 +66,9 @@ class FakeProcess:
 
     async def send_mail(self, to: str, subject: str, html: str, text: str) -> None:
         self.mails.append(to)
+
+    def run_as_background_process(self, desc: str, function: Any, *args: Any) -> None:
+        self.background.append(desc)
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +215,27 @@ def test_concurrent_audit_writers_get_unique_sequence_numbers(database: dict[str
     assert failures == []
     found = asyncio.run(store.get("A6-1"))
     assert found is not None and len(found.audit) == 1 + 45
+
+
+def test_a_running_job_keeps_renewing_its_lease(database: dict[str, Any]) -> None:
+    from synapse_modules.common import jobs
+
+    process = FakeProcess(database)
+    finished: list[bool] = []
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            finished.append(True)
+
+    process.sleep = sleep  # type: ignore[attr-defined]
+
+    async def scenario() -> list[tuple[Any, ...]]:
+        await process.run_db_interaction("take", jobs._take_lease, "sync", "main/a", 0, 1_000)
+        await jobs._keep_renewing(process, "sync", "main/a", 60_000, finished)  # type: ignore[arg-type]
+        return list(await process.run_db_interaction("read", lambda txn: (txn.execute("SELECT expires_ts FROM govchat_job_leases"), txn.fetchall())[1]))
+
+    expires = asyncio.run(scenario())
+    assert sleeps == [20.0, 20.0, 20.0]
+    assert int(expires[0][0]) > 1_000, "renewed past the first expiry"
