@@ -17,6 +17,7 @@ from typing import Any
 import requests
 import yaml
 
+from govchat.launcher import upgrade_schema
 from govchat.render import render_synapse_config
 from govchat.settings import load_settings
 from tests.harness import STARTUP_TIMEOUT_SECONDS, GovChatServer
@@ -37,6 +38,7 @@ class SynapseOnlyServer(GovChatServer):
         if self.adjust is not None:
             self.adjust(config)
         rendered.homeserver_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        upgrade_schema(rendered.homeserver_config)  # GovChat's tables, as `govchat run` does before Synapse starts
         with open(self.data_dir / "launcher.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(rendered.homeserver_config)],

@@ -21,7 +21,7 @@ from typing import Any
 from govchat.cli_directory import add_directory_commands
 from govchat.cli_report import add_report_commands
 from govchat.deploy import DeployPlan, write_deployment
-from govchat.launcher import StartupError, run
+from govchat.launcher import StartupError, run, upgrade_schema
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
 
@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
 
     render_command = commands.add_parser("render", help="render Synapse's config without starting anything")
     render_command.set_defaults(handler=_render)
+
+    schema = commands.add_parser("schema", help="GovChat's own database tables")
+    schema_commands = schema.add_subparsers(required=True, metavar="COMMAND")
+    upgrade = schema_commands.add_parser("upgrade", help="create or upgrade GovChat's tables (govchat run does it too)")
+    upgrade.set_defaults(handler=_upgrade_schema)
 
     users = commands.add_parser("users", help="accounts and their agencies")
     users_commands = users.add_subparsers(required=True, metavar="COMMAND")
@@ -133,6 +138,12 @@ def _deploy_config(settings: Settings, arguments: argparse.Namespace) -> int:
 def _render(settings: Settings, arguments: argparse.Namespace) -> int:
     rendered = render_synapse_config(settings)
     print(rendered.homeserver_config)
+    return 0
+
+
+def _upgrade_schema(settings: Settings, arguments: argparse.Namespace) -> int:
+    applied = upgrade_schema(render_synapse_config(settings).homeserver_config)
+    print(f"applied migrations {', '.join(map(str, applied))}" if applied else "GovChat's tables are up to date")
     return 0
 
 

@@ -17,11 +17,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
+import yaml
+
 from govchat.layout import GENERIC_WORKER_APP, Endpoint, Layout
 from govchat.mailserver import LocalMailServer
 from govchat.postgres import PostgresError, local_postgres
 from govchat.proxy import ProxyError, nginx_command, render_nginx_config
 from govchat.render import RUN_DIR, RenderedConfig, render_synapse_config
+from govchat.schema import SchemaError, upgrade_database
 from govchat.settings import PROJECT_ROOT, Settings
 
 STARTUP_TIMEOUT_SECONDS = 120
@@ -51,7 +54,7 @@ def run(settings: Settings) -> int:
             _start_local_postgres(settings, start)
         if settings.uses_local_redis:
             _start_local_redis(settings, start)
-        _upgrade_schema(rendered)
+        upgrade_schema(rendered.homeserver_config)
         synapse = _start_synapse_processes(settings, rendered, start, stopping)
         if synapse is None:  # Ctrl-C while Synapse was still starting
             print("govchat: stopping", flush=True)
@@ -184,15 +187,6 @@ def _redis_answers(socket_path: Path) -> bool:
         return False
 
 
-def _upgrade_schema(rendered: RenderedConfig) -> None:
-    """GovChat's tables, created or upgraded once before any Synapse process starts."""
-    try:
-        from govchat.schema import upgrade_database  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # until the schema step lands
-        return
-    upgrade_database(rendered.database)
-
-
 def _start_synapse_processes(settings: Settings, rendered: RenderedConfig, start: Starter, stopping: list[int]) -> ManagedProcess | None:
     """Synapse's main process, then (worker layout) every worker and the proxy; the main process."""
     layout = rendered.layout
@@ -261,6 +255,18 @@ def _start_mail_server(settings: Settings) -> LocalMailServer:
     except OSError as error:
         raise StartupError(f"email.local_smtp_port: cannot listen on 127.0.0.1:{port} ({error.strerror or error})") from None
     return server
+
+
+def upgrade_schema(homeserver_config: Path) -> list[int]:
+    """GovChat's schema step on the database Synapse is configured with, before any Synapse process starts."""
+    config = yaml.safe_load(homeserver_config.read_text(encoding="utf-8"))
+    try:
+        applied = upgrade_database(config["database"])
+    except SchemaError as error:
+        raise StartupError(f"schema: {error}") from None
+    if applied:
+        print(f"govchat: GovChat's tables upgraded to version {applied[-1]}", flush=True)
+    return applied
 
 
 def _install_stop_handlers() -> list[int]:

@@ -9,7 +9,6 @@ from synapse.module_api import ModuleApi
 
 from jitsi_jwt import synapse_adapter
 from jitsi_jwt.config import GCMeetConfig, asap_file_name, parse_gcmeet_config
-from jitsi_jwt.ratelimit import TokenBucket
 from jitsi_jwt.rules import Member, avatar_http_url, display_name, is_joined, power_level
 from jitsi_jwt.servlets import (
     GCMEET_PREFIX,
@@ -18,6 +17,8 @@ from jitsi_jwt.servlets import (
     VerifyUserInRoomResource,
     VerifyUserResource,
 )
+from synapse_modules.common.rate_limit import SharedTokenBucket
+from synapse_modules.common.schema_check import require_schema
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +27,11 @@ class GCMeet:
     def __init__(self, config: GCMeetConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
-        synapse_adapter.check_openid_store_available(api)
-        token_limits = TokenBucket(config.rate_limit_per_minute, config.rate_limit_burst)
-        verify_limits = TokenBucket(config.rate_limit_per_minute, config.rate_limit_burst)
+        require_schema(api, 3)
+        synapse_adapter.check_openid_tokens_readable(api)
+        # Buckets in the database: the limit holds once across every process serving GCMeet.
+        token_limits = SharedTokenBucket(api, "gcmeet_token", config.rate_limit_per_minute, config.rate_limit_burst)
+        verify_limits = SharedTokenBucket(api, "gcmeet_verify", config.rate_limit_per_minute, config.rate_limit_burst)
         api.register_web_resource(f"{GCMEET_PREFIX}/token", TokenResource(api, config, self, token_limits))
         api.register_web_resource(f"{GCMEET_PREFIX}/verify/user_in_room", VerifyUserInRoomResource(api, self, verify_limits))
         api.register_web_resource(f"{GCMEET_PREFIX}/verify/user", VerifyUserResource(api, self))

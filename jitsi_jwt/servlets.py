@@ -23,9 +23,9 @@ from twisted.web.server import Request
 
 from jitsi_jwt.config import GCMeetConfig
 from jitsi_jwt.metrics import TOKENS_ISSUED, TOKENS_REFUSED, VERIFICATIONS
-from jitsi_jwt.ratelimit import TokenBucket
 from jitsi_jwt.rules import Member, is_valid_room_id, issue_token, room_power_defaults
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.common.rate_limit import SharedTokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class MemberLookup(Protocol):
 class TokenResource(DirectServeJsonResource):
     """POST {"room_id", ["openid_token"]} with an access token or an OpenID token."""
 
-    def __init__(self, api: ModuleApi, config: GCMeetConfig, members: MemberLookup, limits: TokenBucket) -> None:
+    def __init__(self, api: ModuleApi, config: GCMeetConfig, members: MemberLookup, limits: SharedTokenBucket) -> None:
         super().__init__()
         self._api = api
         self._config = config
@@ -93,7 +93,7 @@ class TokenResource(DirectServeJsonResource):
             raise SynapseError(400, BAD_ROOM_ID, Codes.INVALID_PARAM)
         assert isinstance(room_id, str)
         user_id = await self._requesting_user(request, body)
-        _check_rate(self._limits, user_id)
+        await _check_rate(self._limits, user_id)
         member, _levels = await self._members.joined_member(room_id, user_id)
         if member is None:
             # The same answer for "no such room": room existence does not leak.
@@ -125,7 +125,7 @@ class TokenResource(DirectServeJsonResource):
 class VerifyUserInRoomResource(DirectServeJsonResource):
     """matrix-user-verification-service's POST /verify/user_in_room: {token, room_id[, matrix_server_name]}."""
 
-    def __init__(self, api: ModuleApi, members: MemberLookup, limits: TokenBucket) -> None:
+    def __init__(self, api: ModuleApi, members: MemberLookup, limits: SharedTokenBucket) -> None:
         super().__init__()
         self._api = api
         self._members = members
@@ -144,7 +144,7 @@ class VerifyUserInRoomResource(DirectServeJsonResource):
         if user_id is None:
             VERIFICATIONS.labels(verdict="invalid_token").inc()
             return 200, {"results": {"user": False, "room_membership": False}, "user_id": None, "power_levels": None}
-        _check_rate(self._limits, user_id)
+        await _check_rate(self._limits, user_id)
         try:
             member, levels = await self._members.joined_member(room_id, user_id)
         except Exception:
@@ -212,9 +212,10 @@ def _json_body(request: SynapseRequest) -> dict[str, Any]:
         raise SynapseError(400, BAD_JSON, error.errcode) from None
 
 
-def _check_rate(limits: TokenBucket, user_id: str) -> None:
-    if not limits.allow(user_id, time.monotonic()):
-        error = LimitExceededError("gcmeet", retry_after_ms=limits.retry_after_ms(user_id))
+async def _check_rate(limits: SharedTokenBucket, user_id: str) -> None:
+    decision = await limits.allow(user_id)
+    if not decision.allowed:
+        error = LimitExceededError("gcmeet", retry_after_ms=decision.retry_after_ms)
         error.msg = TOO_MANY_REQUESTS
         raise error
 

@@ -3,11 +3,14 @@
 Synapse's module API has no call to check a Matrix OpenID token: Synapse checks
 them only in the federation `/_matrix/federation/v1/openid/userinfo` servlet,
 which is not mounted while federation is off. So the token is looked up the way
-that servlet does, in Synapse's own store. Room-version flags for creators'
+that servlet's store method does, with the same query on Synapse's
+`open_id_tokens` table (token, ts_valid_until_ms, user_id), through
+`run_db_interaction`: the store method itself exists only on the main process's
+store, which stopped every worker from starting. Room-version flags for creators'
 power (MSC4289, room v12) are read from the create event the public
 `get_room_state` call returns.
 
-If a Synapse upgrade renames these, start-up (the hasattr check) or the
+If a Synapse upgrade renames these, start-up (a read of those columns) or the
 integration tests in tests/integration/test_gcmeet.py fail loudly.
 """
 
@@ -17,15 +20,34 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from govchat import schema
+from synapse_modules.common.synapse_internals import database_config
 
-def check_openid_store_available(api: ModuleApi) -> None:
-    if not hasattr(api._store, "get_user_id_for_open_id_token"):
-        raise RuntimeError("gcmeet: this Synapse has no get_user_id_for_open_id_token; check jitsi_jwt/synapse_adapter.py")
+_OPENID_QUERY = "SELECT user_id FROM open_id_tokens WHERE token = ? AND ? <= ts_valid_until_ms"
+
+
+def check_openid_tokens_readable(api: ModuleApi) -> None:
+    """Start-up self-test: the columns the OpenID look-up reads exist (on any process, main or worker)."""
+    connection, _dialect = schema.connect(database_config(api))
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT token, ts_valid_until_ms, user_id FROM open_id_tokens WHERE 1 = 0")
+        cursor.fetchall()
+    except Exception as error:
+        raise RuntimeError(f"gcmeet: cannot read Synapse's open_id_tokens ({error}); check jitsi_jwt/synapse_adapter.py") from None
+    finally:
+        connection.close()
 
 
 async def openid_token_owner(api: ModuleApi, token: str, now_ms: int) -> str | None:
     """The local user an unexpired OpenID token was issued to, or None."""
-    user_id: str | None = await api._store.get_user_id_for_open_id_token(token, now_ms)  # type: ignore[union-attr]
+
+    def select(txn: Any) -> str | None:
+        txn.execute(_OPENID_QUERY, (token, now_ms))
+        row = txn.fetchone()
+        return str(row[0]) if row else None
+
+    user_id: str | None = await api.run_db_interaction("govchat_gcmeet_openid_token", select)
     return user_id
 
 

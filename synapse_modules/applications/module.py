@@ -2,8 +2,10 @@
 
 The periodic job (cancellations falling due, reminders, ended permissions, metrics)
 runs only in the process configured to run background tasks (the main process by
-default, or the worker named in `run_background_tasks_on`), so that no two
-workers deactivate the same account or send the same reminder.
+default, or the worker named in `run_background_tasks_on`), under the
+`applications_due_work` lease, so that no two workers deactivate the same account
+or send the same reminder. What it owes (notices, mails, deactivations) goes
+through the outbox, which the main process delivers.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from synapse_modules.applications.servlets import ApplicationsResource
 from synapse_modules.applications.store import ApplicationStore
 from synapse_modules.applications.web import ApplicationPages
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.common.jobs import JobBusy, run_exclusive
 from synapse_modules.common.registration_gates import add_email_gate
+from synapse_modules.common.schema_check import require_schema
+
+DUE_WORK_JOB = "applications_due_work"
+DUE_WORK_LEASE_MS = 15 * 60_000
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +35,7 @@ class Applications:
     def __init__(self, config: ApplicationsConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
+        require_schema(api, 3)
         self.service = ApplicationService(api, config, ApplicationStore(api))
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/applications", ApplicationsResource(api, self.service))
         api.register_web_resource(WEB_PREFIX, ApplicationPages(api, self.service))
@@ -43,7 +51,9 @@ class Applications:
 
     async def _run_due_work(self) -> None:
         try:
-            await self.service.run_due_work()
+            await run_exclusive(self._api, DUE_WORK_JOB, DUE_WORK_LEASE_MS, "periodic", self.service.run_due_work)
+        except JobBusy:
+            logger.info("The applications job is still running elsewhere; skipped this interval")
         except Exception:
             logger.exception("The applications job failed; it runs again in %d s", self._config.check_interval_seconds)
 

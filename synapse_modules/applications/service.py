@@ -17,8 +17,8 @@ from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.applications import forms, messages, metrics, workflow
 from synapse_modules.applications.config import ApplicationsConfig
 from synapse_modules.applications.store import Application, ApplicationStore, Person
+from synapse_modules.common import outbox
 from synapse_modules.common.registration_gates import Verdict
-from synapse_modules.common.synapse_internals import deactivate_account, send_server_notice
 from synapse_modules.public_channels.config import parse_public_channels_config
 from synapse_modules.public_channels.requests import InvalidRequest, NewChannel
 from synapse_modules.public_channels.service import ChannelService
@@ -65,6 +65,8 @@ class ApplicationService:
         self._api = api
         self._config = config
         self.store = store
+        # Notices, mails and deactivations are queued and delivered by the main process (see common/outbox.py).
+        self._outbox = outbox.outbox_for(api)
         # The public-channels module's Python API; its config matters only for INFO, not for creating a channel.
         self._channels = ChannelService(api, parse_public_channels_config({}), ChannelStore(api))
 
@@ -114,9 +116,10 @@ class ApplicationService:
             result={},
             notified_ts=None,
         )
-        await self.store.insert(application, submission.external_emails(), note="")
+        # The heads' notices are queued with the application itself: both are kept, or neither.
+        queued = await self.store.insert(application, submission.external_emails(), note="", outbox=await self._tell_heads(application))
         logger.info("Application %s (%s) submitted by %s", application.application_id, application.kind, user_id)
-        await self._tell_heads(application)
+        await self._outbox.kick(queued)
         await self.refresh_metrics()
         return await self._reload(application.application_id)
 
@@ -171,7 +174,7 @@ class ApplicationService:
         moved = await self.store.transition(
             application_id, application.state, workflow.NEXT_STATE[action], viewer.user_id, workflow.NEXT_STATE[action], note, now_ms()
         )
-        if not moved:  # someone else decided first
+        if moved is None:  # someone else decided first
             raise ApplicationError(409, "MY.GOV.GOVCHAT_WRONG_STATE", workflow.ALREADY_DECIDED.message)
         logger.info("Application %s: %s by %s", application_id, action, viewer.user_id)
         application = await self._reload(application_id)
@@ -201,10 +204,17 @@ class ApplicationService:
             logger.exception("Carrying out application %s failed", application.application_id)
             await self.store.add_audit(application.application_id, actor, "carry_out_failed", str(error)[:500], now_ms())
 
-    async def _finish(self, application: Application, actor: str, note: str, result: dict[str, Any] | None) -> None:
-        if await self.store.transition(
-            application.application_id, workflow.APPROVED, workflow.CARRIED_OUT, actor, workflow.CARRIED_OUT, note, now_ms(), result
-        ):
+    async def _finish(
+        self, application: Application, actor: str, note: str, result: dict[str, Any] | None,
+        owed: list[outbox.OutboxItem] | None = None,
+    ) -> None:
+        """Mark it carried out, queueing what that owes (`owed`, e.g. a deactivation) in the same transaction."""
+        queued = await self.store.transition(
+            application.application_id, workflow.APPROVED, workflow.CARRIED_OUT, actor, workflow.CARRIED_OUT, note, now_ms(), result,
+            outbox=owed,
+        )
+        if queued is not None:
+            await self._outbox.kick(queued)
             await self.notify(await self._reload(application.application_id))
 
     async def _cancel_account(self, application: Application, actor: str) -> None:
@@ -217,13 +227,15 @@ class ApplicationService:
         info = await self._api.get_userinfo_by_id(account)
         if info is None:
             raise ApplicationError(409, "M_NOT_FOUND", f"Akaun {account} tidak wujud. / The account {account} does not exist.")
+        owed: list[outbox.OutboxItem] = []
         if info.is_deactivated:
             note = f"{account} sudah tidak aktif / was already deactivated"
         else:
-            await deactivate_account(self._api, account, self._approver(application) or actor)
+            # Deactivation is main-process work: queued with the state change, done by the main process.
+            owed.append(outbox.deactivation(account, self._approver(application) or actor))
             note = f"{account} dinyahaktifkan / deactivated"
-            logger.info("Application %s: deactivated %s", application.application_id, account)
-        await self._finish(application, actor, note, {"account": account})
+            logger.info("Application %s: deactivating %s", application.application_id, account)
+        await self._finish(application, actor, note, {"account": account}, owed)
 
     async def _create_channel(self, application: Application, actor: str, body: Any) -> None:
         details = application.form["details"]
@@ -270,36 +282,19 @@ class ApplicationService:
         return f"{self._api.public_baseurl.rstrip('/')}{WEB_PREFIX}/{application_id}"
 
     async def notify(self, application: Application) -> None:
+        """Tell the applicant by e-mail and server notice: queued (retried until delivered) with the audit entry."""
         message = messages.outcome(application, self.link(application.application_id))
-        sent = []
-        if await self._mail(application.form["applicant"]["email"], message):
-            sent.append("e-mel/e-mail " + application.form["applicant"]["email"])
-        if await self._notice(application.applicant, message):
-            sent.append("notis/notice " + application.applicant)
-        await self.store.mark_notified(application.application_id, ", ".join(sent) or "-", now_ms())
+        email = application.form["applicant"]["email"]
+        owed = [_mail(email, message), _notice(application.applicant, message)]
+        note = f"e-mel/e-mail {email}, notis/notice {application.applicant}"
+        await self._outbox.kick(await self.store.mark_notified(application.application_id, note, now_ms(), owed))
 
-    async def _tell_heads(self, application: Application) -> None:
+    async def _tell_heads(self, application: Application) -> list[outbox.OutboxItem]:
+        """The notices owed to the agency's heads of department about a new application."""
         message = messages.waiting_for_head(application, self.link(application.application_id))
         heads = {head for domain, head in self._config.heads if domain == application.agency.domain}
         heads |= {head for domain, head in await self.store.heads() if domain == application.agency.domain}
-        for head in sorted(heads - {application.applicant}):
-            await self._notice(head, message)
-
-    async def _mail(self, address: str, message: messages.Message) -> bool:
-        try:
-            await self._api.send_mail(address, message.subject, message.html, message.text)
-            return True
-        except Exception:
-            logger.warning("Could not mail %s", address, exc_info=True)
-            return False
-
-    async def _notice(self, user_id: str, message: messages.Message) -> bool:
-        try:
-            await send_server_notice(self._api, user_id, f"{message.subject}\n\n{message.text}")
-            return True
-        except Exception:
-            logger.warning("Could not send a server notice to %s", user_id, exc_info=True)
-            return False
+        return [_notice(head, message) for head in sorted(heads - {application.applicant})]
 
     # --- registration gate (A4) ----------------------------------------------------------
 
@@ -334,21 +329,21 @@ class ApplicationService:
         if user_id is None:
             return  # not registered (yet): no account to warn about; asked again on the next run
         message = messages.permission_ending(person)
-        sent = ["e-mel/e-mail"] if await self._mail(person.email, message) else []
-        if await self._notice(user_id, message):
-            sent.append(f"notis/notice {user_id}")
-        await self.store.mark_person(person, "reminded_ts", now_ms(), "reminded", f"{person.email}: {', '.join(sent) or '-'}")
+        owed = [_mail(person.email, message), _notice(user_id, message)]
+        note = f"{person.email}: e-mel/e-mail, notis/notice {user_id}"
+        await self._outbox.kick(await self.store.mark_person(person, "reminded_ts", now_ms(), "reminded", note, owed))
 
     async def _end_permission(self, person: Person) -> None:
         user_id = await self.store.user_for_email(person.email)
         note = f"{person.email}: tiada akaun / no account"
+        owed: list[outbox.OutboxItem] = []
         if user_id is not None:
             application = await self.store.get(person.application_id)
             by = (self._approver(application) if application else None) or user_id
-            await deactivate_account(self._api, user_id, by)
+            owed.append(outbox.deactivation(user_id, by))
             note = f"{person.email}: {user_id} dinyahaktifkan / deactivated"
-            logger.info("External user %s reached the end of their permission; deactivated", user_id)
-        await self.store.mark_person(person, "ended_ts", now_ms(), "permission_ended", note)
+            logger.info("External user %s reached the end of their permission; deactivating", user_id)
+        await self._outbox.kick(await self.store.mark_person(person, "ended_ts", now_ms(), "permission_ended", note, owed))
 
     async def refresh_metrics(self) -> None:
         if not self._api.should_run_background_tasks():
@@ -363,3 +358,11 @@ class ApplicationService:
         application = await self.store.get(application_id)
         assert application is not None
         return application
+
+
+def _mail(address: str, message: messages.Message) -> outbox.OutboxItem:
+    return outbox.mail(address, message.subject, message.html, message.text)
+
+
+def _notice(user_id: str, message: messages.Message) -> outbox.OutboxItem:
+    return outbox.notice(user_id, f"{message.subject}\n\n{message.text}")

@@ -2,9 +2,11 @@
 kept in Synapse's own database so that every worker sees the same thing.
 
 SQL runs on SQLite and PostgreSQL (`?` placeholders, no auto-increment: IDs are
-random text). An application and its audit row are written in one transaction;
-every state change is a conditional UPDATE (`... WHERE state = ?`), so two
-administrators approving at once cannot both succeed.
+random text); the tables are created by `govchat/schema.py`. An application, its
+audit row and the notices and mails it owes (`govchat_outbox`) are written in one
+transaction; every state change is a conditional UPDATE (`... WHERE state = ?`),
+so two administrators approving at once cannot both succeed. Audit sequence
+numbers are unique per application: a writer that loses the race retries.
 The one query on Synapse's own schema (`user_threepids`, Synapse 1.163) finds
 the account an e-mail address is bound to.
 """
@@ -20,55 +22,7 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 from synapse_modules.applications import workflow
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS govchat_applications (
-        application_id TEXT NOT NULL PRIMARY KEY,
-        kind TEXT NOT NULL,
-        state TEXT NOT NULL,
-        applicant TEXT NOT NULL,
-        agency_domain TEXT NOT NULL,
-        agency_name TEXT NOT NULL,
-        agency_ministry TEXT NOT NULL,
-        form TEXT NOT NULL,
-        due_ts BIGINT,
-        created_ts BIGINT NOT NULL,
-        updated_ts BIGINT NOT NULL,
-        result TEXT NOT NULL,
-        notified_ts BIGINT
-    )""",
-    "CREATE INDEX IF NOT EXISTS govchat_applications_applicant ON govchat_applications (applicant)",
-    "CREATE INDEX IF NOT EXISTS govchat_applications_state ON govchat_applications (state, kind)",
-    """CREATE TABLE IF NOT EXISTS govchat_application_audit (
-        application_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        ts BIGINT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        note TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS govchat_application_audit_id ON govchat_application_audit (application_id, seq)",
-    """CREATE TABLE IF NOT EXISTS govchat_application_people (
-        application_id TEXT NOT NULL,
-        email TEXT NOT NULL,
-        end_ts BIGINT NOT NULL,
-        agency_domain TEXT NOT NULL,
-        agency_name TEXT NOT NULL,
-        agency_ministry TEXT NOT NULL,
-        permitted SMALLINT NOT NULL,
-        reminded_ts BIGINT,
-        ended_ts BIGINT,
-        PRIMARY KEY (application_id, email)
-    )""",
-    "CREATE INDEX IF NOT EXISTS govchat_application_people_email ON govchat_application_people (email)",
-    """CREATE TABLE IF NOT EXISTS govchat_application_heads (
-        agency_domain TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        added_by TEXT NOT NULL,
-        added_ts BIGINT NOT NULL,
-        PRIMARY KEY (agency_domain, user_id)
-    )""",
-)
+from synapse_modules.common.outbox import OutboxItem, enqueue_txn
 
 _COLUMNS = (
     "application_id, kind, state, applicant, agency_domain, agency_name, agency_ministry,"
@@ -131,23 +85,32 @@ class Person:
     agency: Agency
 
 
+AUDIT_ATTEMPTS = 5
+
+
 class ApplicationStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
-        self._schema_ready = False
 
     async def _run(self, desc: str, function: Any, *args: Any) -> Any:
-        if not self._schema_ready:
-            await self._api.run_db_interaction("govchat_applications_schema", _create_schema)
-            self._schema_ready = True
-        return await self._api.run_db_interaction(desc, function, *args)
+        for attempt in range(1, AUDIT_ATTEMPTS + 1):
+            try:
+                return await self._api.run_db_interaction(desc, function, *args)
+            except Exception as error:
+                # A writer outside the row lock took the same audit sequence number: all rolled back; redo it.
+                if type(error).__name__ not in ("IntegrityError", "UniqueViolation") or attempt == AUDIT_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     # --- applications ---------------------------------------------------------
 
-    async def insert(self, application: Application, people_emails: Iterable[str], note: str) -> None:
+    async def insert(
+        self, application: Application, people_emails: Iterable[str], note: str, outbox: list[OutboxItem] | None = None
+    ) -> list[str]:
+        """Insert the application and queue `outbox` in the same transaction; the outbox item IDs."""
         emails = list(people_emails)
 
-        def insert(txn: Any) -> None:
+        def insert(txn: Any) -> list[str]:
             txn.execute(
                 f"INSERT INTO govchat_applications ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -167,8 +130,9 @@ class ApplicationStore:
                     ),
                 )
             _audit(txn, application.application_id, application.created_ts, application.applicant, "submitted", note)
+            return enqueue_txn(txn, outbox or [], application.created_ts)
 
-        await self._run("govchat_insert_application", insert)
+        return list(await self._run("govchat_insert_application", insert))
 
     async def get(self, application_id: str) -> Application | None:
         def select(txn: Any) -> tuple[Any, list[Any]] | None:
@@ -214,11 +178,15 @@ class ApplicationStore:
 
     async def transition(
         self, application_id: str, from_state: str, to_state: str, actor: str, action: str, note: str, now_ms: int,
-        result: dict[str, Any] | None = None,
-    ) -> bool:
-        """Move the application on if it is still in `from_state`; False if someone else got there first."""
+        result: dict[str, Any] | None = None, outbox: list[OutboxItem] | None = None,
+    ) -> list[str] | None:
+        """Move the application on if it is still in `from_state`; None if someone else got there first.
 
-        def update(txn: Any) -> bool:
+        `outbox` (e.g. a deactivation) is queued only if the move happens, in the same
+        transaction; the answer is the queued items' IDs.
+        """
+
+        def update(txn: Any) -> list[str] | None:
             assignments = "state = ?, updated_ts = ?" + (", result = ?" if result is not None else "")
             values: list[Any] = [to_state, now_ms] + ([json.dumps(result)] if result is not None else [])
             txn.execute(
@@ -226,24 +194,28 @@ class ApplicationStore:
                 (*values, application_id, from_state),
             )
             if txn.rowcount != 1:
-                return False
+                return None
             if to_state == workflow.CARRIED_OUT:
                 # External users (A4) may register from now on.
                 txn.execute("UPDATE govchat_application_people SET permitted = 1 WHERE application_id = ?", (application_id,))
             _audit(txn, application_id, now_ms, actor, action, note)
-            return True
+            return enqueue_txn(txn, outbox or [], now_ms)
 
-        return bool(await self._run("govchat_application_transition", update))
+        moved: list[str] | None = await self._run("govchat_application_transition", update)
+        return moved
 
     async def add_audit(self, application_id: str, actor: str, action: str, note: str, now_ms: int) -> None:
         await self._run("govchat_application_audit", _audit, application_id, now_ms, actor, action, note)
 
-    async def mark_notified(self, application_id: str, note: str, now_ms: int) -> None:
-        def update(txn: Any) -> None:
+    async def mark_notified(self, application_id: str, note: str, now_ms: int, outbox: list[OutboxItem]) -> list[str]:
+        """Record that the applicant is told, and queue the telling (`outbox`) in the same transaction."""
+
+        def update(txn: Any) -> list[str]:
             txn.execute("UPDATE govchat_applications SET notified_ts = ? WHERE application_id = ?", (now_ms, application_id))
             _audit(txn, application_id, now_ms, "govchat", "notified", note)
+            return enqueue_txn(txn, outbox, now_ms)
 
-        await self._run("govchat_application_notified", update)
+        return list(await self._run("govchat_application_notified", update))
 
     async def due_cancellations(self, now_ms: int) -> list[str]:
         def select(txn: Any) -> list[str]:
@@ -292,17 +264,21 @@ class ApplicationStore:
         rows = await self._run("govchat_external_people", select)
         return [Person(row[0], row[1], int(row[2]), Agency(row[3], row[4], row[5])) for row in rows]
 
-    async def mark_person(self, person: Person, column: str, now_ms: int, action: str, note: str) -> None:
+    async def mark_person(
+        self, person: Person, column: str, now_ms: int, action: str, note: str, outbox: list[OutboxItem]
+    ) -> list[str]:
+        """Record a reminder or the end of a permission, queueing what it owes (`outbox`) in the same transaction."""
         assert column in ("reminded_ts", "ended_ts")
 
-        def update(txn: Any) -> None:
+        def update(txn: Any) -> list[str]:
             txn.execute(
                 f"UPDATE govchat_application_people SET {column} = ? WHERE application_id = ? AND email = ?",
                 (now_ms, person.application_id, person.email),
             )
             _audit(txn, person.application_id, now_ms, "govchat", action, note)
+            return enqueue_txn(txn, outbox, now_ms)
 
-        await self._run("govchat_external_person_update", update)
+        return list(await self._run("govchat_external_person_update", update))
 
     async def user_for_email(self, email: str) -> str | None:
         def select(txn: Any) -> Any:
@@ -360,14 +336,12 @@ class ApplicationStore:
         return await self._run("govchat_application_counts", select)  # type: ignore[no-any-return]
 
 
-def _create_schema(txn: Any) -> None:
-    for statement in _SCHEMA:
-        txn.execute(statement)
-
-
 def _audit(txn: Any, application_id: str, now_ms: int, actor: str, action: str, note: str) -> None:
-    # A per-application sequence keeps the trail in order even when two steps share a millisecond.
-    txn.execute("SELECT COUNT(*) FROM govchat_application_audit WHERE application_id = ?", (application_id,))
+    # A per-application sequence keeps the trail in order even when two steps share a millisecond;
+    # (application_id, seq) is unique. Writers to one trail take the application's row lock first, so on
+    # PostgreSQL they queue (or fail to serialize and are retried) instead of reading the same MAX(seq).
+    txn.execute("UPDATE govchat_applications SET updated_ts = updated_ts WHERE application_id = ?", (application_id,))
+    txn.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM govchat_application_audit WHERE application_id = ?", (application_id,))
     seq = int(txn.fetchone()[0])
     txn.execute(
         "INSERT INTO govchat_application_audit (application_id, seq, ts, actor, action, note) VALUES (?, ?, ?, ?, ?, ?)",

@@ -50,3 +50,9 @@ async def join_without_rate_limit(api: ModuleApi, user_id: str, room_id: str) ->
         action="join",
         ratelimit=False,
     )
+
+
+def database_config(api: ModuleApi) -> dict[str, Any]:
+    """Synapse's own `database:` section (`name` and `args`), for GovChat's start-up schema check."""
+    databases = api._hs.config.database.databases
+    return dict(databases[0].config)

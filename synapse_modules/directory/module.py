@@ -25,6 +25,7 @@ from synapse.types import StateMap
 from govchat.emails import Accepted
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, add_email_gate
+from synapse_modules.common.schema_check import require_schema
 from synapse_modules.directory import ldap_directory, rules, synapse_adapter
 from synapse_modules.directory.config import (
     DirectoryAgency,
@@ -40,10 +41,12 @@ from synapse_modules.directory.sync import DirectorySync
 
 logger = logging.getLogger(__name__)
 
-# A registration asks the directory at request-token time, at registration (Synapse
-# re-checks the address) and for the name; one active answer serves them all for a
-# while. Refusals are not remembered: a person just added to the directory may retry.
-LOOKUP_CACHE_SECONDS = 600
+# A registration asks the directory at registration (Synapse re-checks the address) and
+# for the name, within the same request on the same process; one active answer serves
+# both. Kept short, per process: a stale "active" lasts at most this long (a person
+# disabled in the directory meanwhile is deactivated by the next sync), and refusals
+# are never remembered, so a person just added to the directory may retry at once.
+LOOKUP_CACHE_SECONDS = 30
 INTERNAL_ERROR = (
     "Permintaan ditolak kerana ralat dalaman; sila cuba lagi atau hubungi pentadbir. / "
     "Refused because of an internal error; please try again or contact an administrator."
@@ -54,6 +57,7 @@ class GovChatDirectory:
     def __init__(self, config: DirectoryConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
+        require_schema(api, 3)
         self._store = DirectoryStore(api)
         self._sync = DirectorySync(api, config, self._store)
         self._recent: dict[str, tuple[float, rules.DirectoryEntry]] = {}

@@ -14,24 +14,12 @@ from synapse.module_api import ModuleApi
 
 from synapse_modules.directory.rules import Account
 
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS govchat_directory_names (
-    user_id TEXT NOT NULL PRIMARY KEY,
-    email TEXT NOT NULL,
-    display_name TEXT NOT NULL,
-    locked BOOLEAN NOT NULL,
-    recorded_ts BIGINT NOT NULL
-)
-"""
-
 
 class DirectoryStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
-        self._table_ready = False
 
     async def record_name(self, user_id: str, email: str, display_name: str, locked: bool, now_ms: int) -> None:
-        await self._ensure_table()
 
         def upsert(txn: Any) -> None:
             txn.execute(
@@ -39,14 +27,13 @@ class DirectoryStore:
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
                 " email = excluded.email, display_name = excluded.display_name,"
                 " locked = excluded.locked, recorded_ts = excluded.recorded_ts",
-                (user_id, email, display_name, locked, now_ms),
+                (user_id, email, display_name, 1 if locked else 0, now_ms),  # SMALLINT: no BOOLEAN on both engines
             )
 
         await self._api.run_db_interaction("govchat_directory_record_name", upsert)
 
     async def locked_name(self, user_id: str) -> str | None:
         """The directory name a user may not change, or None if their name is not locked."""
-        await self._ensure_table()
 
         def select(txn: Any) -> str | None:
             txn.execute("SELECT display_name, locked FROM govchat_directory_names WHERE user_id = ?", (user_id,))
@@ -66,9 +53,3 @@ class DirectoryStore:
             return [Account(user_id=row[0], email=str(row[1]).lower()) for row in txn.fetchall()]
 
         return await self._api.run_db_interaction("govchat_directory_email_accounts", select)
-
-    async def _ensure_table(self) -> None:
-        if self._table_ready:
-            return
-        await self._api.run_db_interaction("govchat_directory_create_table", lambda txn: txn.execute(_CREATE_TABLE))
-        self._table_ready = True

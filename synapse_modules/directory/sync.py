@@ -1,7 +1,10 @@
 """The directory sync: deactivate accounts whose directory entry is gone or disabled (R1.5).
 
 Run periodically on the background-tasks worker and on an administrator's request
-(`govchat directory sync [--dry-run]`). A directory that cannot be read, or that
+(`govchat directory sync [--dry-run]`); both take the `directory_sync` lease
+(`common/jobs.py`), so an administrator's run never overlaps the periodic one on
+any process. Deactivations go through the outbox: the main process carries them
+out (at once when the sync runs there). A directory that cannot be read, or that
 returns no entries at all (a wrong base DN looks like that), deactivates nobody in
 its domain: the run reports the error instead.
 """
@@ -13,8 +16,9 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from synapse_modules.common import outbox
 from synapse_modules.common.channels import system_user_id
-from synapse_modules.common.synapse_internals import deactivate_account
+from synapse_modules.common.jobs import JobBusy, run_exclusive
 from synapse_modules.directory import ldap_directory
 from synapse_modules.directory.config import DirectoryAgency, DirectoryConfig, directory_for
 from synapse_modules.directory.metrics import SYNC_DEACTIVATED, SYNC_ERRORS, SYNC_RUNS
@@ -24,8 +28,13 @@ from synapse_modules.directory.store import DirectoryStore
 logger = logging.getLogger(__name__)
 
 
+SYNC_JOB = "directory_sync"
+# A sync that dies without releasing its lease blocks the next ones this long at most.
+SYNC_LEASE_MS = 30 * 60_000
+
+
 class SyncAlreadyRunning(Exception):
-    """Another sync is running in this process."""
+    """Another sync is running, in this process or another."""
 
 
 class DirectorySync:
@@ -33,7 +42,7 @@ class DirectorySync:
         self._api = api
         self._config = config
         self._store = store
-        self._running = False
+        self._outbox = outbox.outbox_for(api)
 
     async def run_periodically(self) -> None:
         try:
@@ -48,14 +57,14 @@ class DirectorySync:
             logger.info("Directory sync: deactivated %d, errors %d", len(report["deactivated"]), len(report["errors"]))
 
     async def run(self, dry_run: bool, by_admin: str | None, trigger: str = "admin") -> dict[str, Any]:
-        if self._running:
-            raise SyncAlreadyRunning()
-        self._running = True
-        try:
+        async def sync() -> dict[str, Any]:
             SYNC_RUNS.labels(trigger=trigger).inc()
             return await self._run(dry_run, by_admin or system_user_id(self._api.server_name))
-        finally:
-            self._running = False
+
+        try:
+            return await run_exclusive(self._api, SYNC_JOB, SYNC_LEASE_MS, trigger, sync)
+        except JobBusy:
+            raise SyncAlreadyRunning() from None
 
     async def _run(self, dry_run: bool, acting_admin: str) -> dict[str, Any]:
         report: dict[str, Any] = {"dry_run": dry_run, "checked": 0, "deactivated": [], "would_deactivate": [], "skipped": [], "errors": []}
@@ -78,9 +87,11 @@ class DirectorySync:
                     report["would_deactivate"].append(decision.as_dict())
                     continue
                 try:
-                    done = await deactivate_account(self._api, decision.user_id, acting_admin)
+                    # Queued (retried until done) and carried out by the main process.
+                    await self._outbox.enqueue([outbox.deactivation(decision.user_id, acting_admin)])
+                    done = True
                 except Exception:
-                    logger.exception("Directory sync could not deactivate %s", decision.user_id)
+                    logger.exception("Directory sync could not queue the deactivation of %s", decision.user_id)
                     done = False
                 if done:
                     SYNC_DEACTIVATED.labels(reason=decision.reason.value).inc()

@@ -11,6 +11,7 @@ from synapse.module_api import ModuleApi
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, apply_email_gates, refusal_sentence
+from synapse_modules.common.schema_check import require_schema
 from synapse_modules.govchat_auth import synapse_adapter
 from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
 from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, REGISTRATIONS
@@ -24,6 +25,7 @@ class GovChatAuth:
     def __init__(self, config: GovChatAuthConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
+        require_schema(api, 1)
         self._store = UserAgencyStore(api)
         api.register_password_auth_provider_callbacks(is_3pid_allowed=self.is_3pid_allowed)
         api.register_third_party_rules_callbacks(

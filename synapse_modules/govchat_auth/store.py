@@ -15,17 +15,6 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS govchat_user_agencies (
-    user_id TEXT NOT NULL PRIMARY KEY,
-    email TEXT NOT NULL,
-    agency_domain TEXT NOT NULL,
-    agency_name TEXT NOT NULL,
-    ministry TEXT NOT NULL,
-    recorded_ts BIGINT NOT NULL
-)
-"""
-
 
 @dataclass(frozen=True)
 class UserAgency:
@@ -46,11 +35,9 @@ class UserAgency:
 class UserAgencyStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
-        self._table_ready = False
 
     async def record(self, user_id: str, email: str, agency: Agency, now_ms: int) -> None:
         """Record the user's agency unless one is already recorded."""
-        await self._ensure_table()
 
         def insert(txn: Any) -> None:
             txn.execute(
@@ -64,7 +51,6 @@ class UserAgencyStore:
 
     async def page(self, after_user_id: str, limit: int) -> list[UserAgency]:
         """Up to `limit` records ordered by user ID, starting after `after_user_id`."""
-        await self._ensure_table()
 
         def select(txn: Any) -> list[tuple[Any, ...]]:
             txn.execute(
@@ -84,9 +70,3 @@ class UserAgencyStore:
             )
             for row in rows
         ]
-
-    async def _ensure_table(self) -> None:
-        if self._table_ready:
-            return
-        await self._api.run_db_interaction("govchat_create_user_agencies", lambda txn: txn.execute(_CREATE_TABLE))
-        self._table_ready = True

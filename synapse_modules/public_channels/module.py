@@ -19,6 +19,8 @@ from synapse.types import Requester, StateMap
 
 from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.common.jobs import JobBusy, run_exclusive
+from synapse_modules.common.schema_check import require_schema
 from synapse_modules.public_channels import rules
 from synapse_modules.public_channels.config import PublicChannelsConfig, parse_public_channels_config
 from synapse_modules.public_channels.service import ChannelService
@@ -35,12 +37,16 @@ REFUSALS = Counter(
 
 START_UP_RETRY_SECONDS = 5
 START_UP_ATTEMPTS = 60
+JOIN_QUEUE_INTERVAL_MS = 1_000
+INFO_SWEEP_JOB = "info_sweep"
+INFO_SWEEP_INTERVAL_MS = 10 * 60_000
 
 
 class PublicChannels:
     def __init__(self, config: PublicChannelsConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
+        require_schema(api, 3)
         self.service = ChannelService(api, config, ChannelStore(api))
         api.register_third_party_rules_callbacks(
             check_event_allowed=self.check_event_allowed,
@@ -52,9 +58,12 @@ class PublicChannels:
         )
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
-        # One process (the main one by default) creates INFO and catches up on members.
+        # The background-tasks process (the main one by default) creates INFO, drains the queue of
+        # joins owed since registration and sweeps periodically for anyone still missing from INFO.
         if api.should_run_background_tasks():
             api.delayed_background_call(100, self._start_up, desc="govchat_channels_start_up")
+        api.looping_background_call(self._drain_info_joins, JOIN_QUEUE_INTERVAL_MS, desc="govchat_info_join_queue")
+        api.looping_background_call(self._sweep_info, INFO_SWEEP_INTERVAL_MS, desc="govchat_info_sweep")
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> PublicChannelsConfig:
@@ -75,8 +84,35 @@ class PublicChannels:
         logger.error("Could not set up INFO after %d attempts", START_UP_ATTEMPTS)
 
     async def on_user_registration(self, user_id: str) -> None:
-        # In the background: joining a room of many thousands must not slow registration down.
+        # The owed join is a row before registration returns: if this process dies now, the
+        # background-tasks process still joins the user.
+        try:
+            await self.service.queue_info_join(user_id)
+        except Exception:
+            logger.exception("Could not queue the INFO join of %s; the periodic sweep will join them", user_id)
+        # Tried at once in the background: joining a room of many thousands must not slow registration down.
         self._api.run_as_background_process("govchat_join_info", self.service.join_info, user_id)
+
+    async def _drain_info_joins(self) -> None:
+        try:
+            await self.service.drain_info_joins()
+        except Exception:
+            logger.exception("Draining the INFO join queue failed; trying again shortly")
+
+    async def _sweep_info(self) -> None:
+        """Join every active user missing from INFO (joins lost to a crash, or before INFO existed)."""
+
+        async def sweep() -> int:
+            return await self.service.join_everyone_to_info(await self.service.ensure_info())
+
+        try:
+            joined = await run_exclusive(self._api, INFO_SWEEP_JOB, INFO_SWEEP_INTERVAL_MS, "periodic", sweep)
+            if joined:
+                logger.info("INFO sweep joined %d user(s) who were missing", joined)
+        except JobBusy:
+            logger.info("The INFO sweep is still running elsewhere; skipped this interval")
+        except Exception:
+            logger.exception("The INFO sweep failed; it runs again in %d s", INFO_SWEEP_INTERVAL_MS // 1000)
 
     # --- the rules -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ power levels mirror it so that Synapse's own checks and clients agree.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from synapse_modules.common.channels import (
 )
 from synapse_modules.common.synapse_internals import join_without_rate_limit
 from synapse_modules.public_channels.config import PublicChannelsConfig
+from synapse_modules.public_channels.join_queue import InfoJoinQueue
 from synapse_modules.public_channels.requests import (
     InvalidRequest,
     NewChannel,
@@ -45,7 +47,7 @@ OWNER_POWER_LEVEL = 50
 SYSTEM_POWER_LEVEL = 100
 SYSTEM_DISPLAY_NAME = "GovChat"
 JOIN_BATCH_SIZE = 500
-JOIN_RETRY_DELAYS_SECONDS = (1, 2, 5, 10, 30)
+JOIN_QUEUE_BATCH = 100
 
 
 class ChannelNotFound(Exception):
@@ -97,6 +99,7 @@ class ChannelService:
         self._api = api
         self._config = config
         self._store = store
+        self.join_queue = InfoJoinQueue(api)
         self.server_name = api.server_name
         self.system_user = system_user_id(api.server_name)
 
@@ -171,23 +174,34 @@ class ChannelService:
 
     # --- INFO membership ------------------------------------------------------
 
-    async def join_info(self, user_id: str) -> None:
-        """Join one user to INFO, retrying: runs in the background after registration."""
+    async def queue_info_join(self, user_id: str) -> None:
+        """Record that the user is owed a join to INFO (durable: a row, drained by the background process)."""
+        if user_id != self.system_user:
+            await self.join_queue.add(user_id, _now_ms())
+
+    async def join_info(self, user_id: str) -> bool:
+        """Join one queued user to INFO and take them off the queue; False (still queued) on failure."""
         if user_id == self.system_user:
-            return
-        for attempt, delay in enumerate((0, *JOIN_RETRY_DELAYS_SECONDS)):
-            if delay:
-                await self._api.sleep(delay)
-            try:
-                room_id = await self._resolve_alias(info_alias(self.server_name))
-                if room_id is not None:
-                    await self._join(user_id, room_id)
-                    return
-                logger.info("INFO does not exist yet; will retry joining %s", user_id)
-            except Exception:
-                logger.warning("Joining %s to INFO failed (attempt %d)", user_id, attempt + 1, exc_info=True)
-        # The start-up sweep joins whoever is still missing.
-        logger.error("Gave up joining %s to INFO; the next start-up will retry", user_id)
+            await self.join_queue.done(user_id)
+            return True
+        try:
+            room_id = await self._resolve_alias(info_alias(self.server_name))
+            if room_id is None:
+                raise RuntimeError("INFO does not exist yet")
+            await self._join(user_id, room_id)
+        except Exception as error:
+            logger.warning("Joining %s to INFO failed; it stays queued", user_id, exc_info=True)
+            await self.join_queue.failed(user_id, f"{type(error).__name__}: {error}", _now_ms())
+            return False
+        await self.join_queue.done(user_id)
+        return True
+
+    async def drain_info_joins(self) -> int:
+        """Join the queued users whose turn has come; how many joined."""
+        joined = 0
+        for user_id in await self.join_queue.due(_now_ms(), JOIN_QUEUE_BATCH):
+            joined += await self.join_info(user_id)
+        return joined
 
     async def join_everyone_to_info(self, info_room_id: str) -> int:
         """Join every active user not yet in INFO (first switch-on, or joins lost to a crash)."""
@@ -314,6 +328,10 @@ class ChannelService:
                 return None
             raise
         return room_id
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 __all__ = ["Channel", "ChannelNotFound", "ChannelService", "InvalidRequest", "NewChannel", "channel_power_levels"]

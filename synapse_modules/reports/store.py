@@ -17,35 +17,29 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
-from synapse_modules.govchat_auth.store import UserAgencyStore
 from synapse_modules.reports.report import ChannelFacts
-
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS govchat_user_deactivations (
-    user_id TEXT NOT NULL PRIMARY KEY,
-    deactivated_ts BIGINT NOT NULL
-)
-"""
 
 
 class ReportStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
-        self._tables_ready = False
 
     async def record_deactivation(self, user_id: str, deactivated: bool, now_ms: int) -> None:
-        await self._ensure_tables()
-
         def write(txn: Any) -> None:
-            txn.execute("DELETE FROM govchat_user_deactivations WHERE user_id = ?", (user_id,))
-            if deactivated:
-                txn.execute("INSERT INTO govchat_user_deactivations (user_id, deactivated_ts) VALUES (?, ?)", (user_id, now_ms))
+            if not deactivated:
+                txn.execute("DELETE FROM govchat_user_deactivations WHERE user_id = ?", (user_id,))
+                return
+            # An upsert, not delete-then-insert: two processes recording at once cannot collide.
+            txn.execute(
+                "INSERT INTO govchat_user_deactivations (user_id, deactivated_ts) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET deactivated_ts = excluded.deactivated_ts",
+                (user_id, now_ms),
+            )
 
         await self._api.run_db_interaction("govchat_record_deactivation", write)
 
     async def users_by_agency(self, end_ms: int) -> dict[Agency, int]:
         """Accounts with a recorded agency, created before `end_ms` and not deactivated at `end_ms`."""
-        await self._ensure_tables()
 
         def select(txn: Any) -> list[tuple[Any, ...]]:
             txn.execute(
@@ -91,7 +85,6 @@ class ReportStore:
     async def agencies_of(self, user_ids: set[str]) -> dict[str, Agency]:
         if not user_ids:
             return {}
-        await self._ensure_tables()
         wanted = sorted(user_ids)
 
         def select(txn: Any) -> list[tuple[Any, ...]]:
@@ -108,11 +101,3 @@ class ReportStore:
 
         rows = await self._api.run_db_interaction("govchat_report_owner_agencies", select)
         return {row[0]: Agency(domain=row[1], name=row[2], ministry=row[3]) for row in rows}
-
-    async def _ensure_tables(self) -> None:
-        if self._tables_ready:
-            return
-        await self._api.run_db_interaction("govchat_create_user_deactivations", lambda txn: txn.execute(_CREATE_TABLE))
-        # govchat_auth creates its table on first use; a report before any registration must not fail.
-        await UserAgencyStore(self._api).page("", 1)
-        self._tables_ready = True

@@ -60,16 +60,21 @@ def counter(name: str, **labels: str) -> float:
 def run_sync(monkeypatch: pytest.MonkeyPatch, dry_run: bool, entries: Any) -> tuple[dict[str, Any], list[str]]:
     deactivated: list[str] = []
 
-    async def deactivate(api: Any, user_id: str, by: str) -> bool:
-        deactivated.append(user_id)
-        return True
+    class FakeOutbox:
+        async def enqueue(self, items: list[Any]) -> list[str]:
+            deactivated.extend(item.payload["user_id"] for item in items if item.kind == "deactivate")
+            return ["id"] * len(items)
+
+    async def without_lease(api: Any, job: str, lease_ms: int, trigger: str, function: Callable[[], Any]) -> Any:
+        return await function()
 
     def all_entries(agency: Any) -> Any:
         if isinstance(entries, Exception):
             raise entries
         return entries
 
-    monkeypatch.setattr(sync_module, "deactivate_account", deactivate)
+    monkeypatch.setattr(sync_module.outbox, "outbox_for", lambda api: FakeOutbox())
+    monkeypatch.setattr(sync_module, "run_exclusive", without_lease)
     monkeypatch.setattr(sync_module.ldap_directory, "all_entries", all_entries)
     sync = DirectorySync(FakeApi({"@boss:govchat.test"}), CONFIG, FakeStore(ACCOUNTS))  # type: ignore[arg-type]
     return asyncio.run(sync.run(dry_run=dry_run, by_admin="@admin:govchat.test")), deactivated

@@ -12,7 +12,6 @@ import pytest
 from synapse.module_api.errors import ConfigError
 
 from jitsi_jwt.config import GCMeetConfig, SigningKey, asap_file_name, parse_gcmeet_config
-from jitsi_jwt.ratelimit import TokenBucket
 from jitsi_jwt.rules import (
     CLOCK_SKEW_SECONDS,
     CREATOR_POWER_LEVEL,
@@ -27,6 +26,7 @@ from jitsi_jwt.rules import (
     power_level,
     room_id_from_conference,
 )
+from synapse_modules.common.rate_limit import take
 
 SECRET = "s" * 40
 CONFIG = GCMeetConfig(
@@ -131,12 +131,19 @@ def test_display_name_and_avatar_come_from_the_membership() -> None:
 
 
 def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
-    bucket = TokenBucket(per_minute=60, burst=3)
-    assert [bucket.allow("@a:x", now=0.0) for _ in range(4)] == [True, True, True, False]
-    assert bucket.retry_after_ms("@a:x") > 0
-    assert bucket.allow("@b:x", now=0.0), "one user's bucket does not limit another"
-    assert not bucket.allow("@a:x", now=0.5)
-    assert bucket.allow("@a:x", now=1.6)
+    # One token a second, burst 3: the shared bucket's rule, as the database row sees it.
+    tokens, updated = None, None
+    answers = []
+    for _ in range(4):
+        decision = take(tokens, updated, 0, per_minute=60, burst=3)
+        answers.append(decision.allowed)
+        if decision.allowed:
+            tokens, updated = decision.millitokens, 0
+    assert answers == [True, True, True, False]
+    assert take(tokens, updated, 0, 60, 3).retry_after_ms == 1000
+    assert not take(tokens, updated, 500, 60, 3).allowed
+    assert take(tokens, updated, 1000, 60, 3).allowed
+    assert take(None, None, 0, 60, 3).allowed, "a new user's bucket is full"
 
 
 def test_config_refuses_a_wildcard_audience_and_short_secrets() -> None:
