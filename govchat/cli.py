@@ -22,6 +22,7 @@ from govchat.cli_directory import add_directory_commands
 from govchat.cli_report import add_report_commands
 from govchat.deploy import DeployPlan, write_deployment
 from govchat.launcher import StartupError, run
+from govchat.migrate import MigrationFailed, MigrationRefused, migrate
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
 
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
 
     render_command = commands.add_parser("render", help="render Synapse's config without starting anything")
     render_command.set_defaults(handler=_render)
+
+    migrate_command = commands.add_parser(
+        "migrate-to-postgresql",
+        help="move this data folder's SQLite database to PostgreSQL (GovChat stopped; homeserver.db is kept)",
+    )
+    migrate_command.set_defaults(handler=_migrate_to_postgresql)
 
     users = commands.add_parser("users", help="accounts and their agencies")
     users_commands = users.add_subparsers(required=True, metavar="COMMAND")
@@ -134,6 +141,16 @@ def _render(settings: Settings, arguments: argparse.Namespace) -> int:
     rendered = render_synapse_config(settings)
     print(rendered.homeserver_config)
     return 0
+
+
+def _migrate_to_postgresql(settings: Settings, arguments: argparse.Namespace) -> int:
+    try:
+        return migrate(settings)
+    except MigrationRefused as error:
+        raise CommandError(str(error)) from None
+    except MigrationFailed as error:
+        print(f"govchat: {error}", file=sys.stderr)
+        return 1
 
 
 def _list_user_agencies(settings: Settings, arguments: argparse.Namespace) -> int:
