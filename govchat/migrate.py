@@ -84,6 +84,8 @@ def migrate(settings: Settings, echo: Printer = print) -> int:
         check_govchat_tables_match(sqlite_path, database)
         run_synapse_port_db(settings, sqlite_path, database, echo)
         counts = compare_row_counts(sqlite_path, database)
+        # After the count: these rows are not SQLite's.
+        schedule_user_directory_rebuild(database)
     echo(format_counts(counts))
     mismatched = [count.table for count in counts if count.status == "MISMATCH"]
     if mismatched:
@@ -92,7 +94,7 @@ def migrate(settings: Settings, echo: Printer = print) -> int:
             f"govchat.yaml is unchanged, so GovChat still runs on {sqlite_path}; see {settings.data_dir / PORT_LOG_NAME}"
         )
         return 1
-    settings_path.write_text(new_settings_text, encoding="utf-8")
+    _replace_file(settings_path, new_settings_text)
     echo(next_steps(settings, sqlite_path))
     return 0
 
@@ -367,6 +369,36 @@ def run_synapse_port_db(settings: Settings, sqlite_path: Path, database: dict[st
         )
 
 
+# Synapse's admin job `regenerate_directory` (synapse/rest/admin/background_updates.py, 1.163).
+USER_DIRECTORY_REBUILD = (
+    ("populate_user_directory_createtables", None),
+    ("populate_user_directory_process_rooms", "populate_user_directory_createtables"),
+    ("populate_user_directory_process_users", "populate_user_directory_process_rooms"),
+    ("populate_user_directory_cleanup", "populate_user_directory_process_users"),
+)
+
+
+def schedule_user_directory_rebuild(database: dict[str, Any]) -> None:
+    """synapse_port_db leaves the user directory behind; Synapse rebuilds it in the background at its next start
+    (on the process that runs background tasks).
+
+    Without this nobody would find anybody in the directory until an
+    administrator ran the `regenerate_directory` job by hand.
+    """
+    connection = connect_postgresql(database)
+    try:
+        with connection.cursor() as cursor:
+            for update_name, depends_on in USER_DIRECTORY_REBUILD:
+                cursor.execute(
+                    "INSERT INTO background_updates (update_name, progress_json, depends_on) VALUES (%s, '{}', %s)"
+                    " ON CONFLICT (update_name) DO NOTHING",
+                    (update_name, depends_on),
+                )
+        connection.commit()
+    finally:
+        connection.close()
+
+
 def _last_line(path: Path) -> str:
     lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
@@ -430,7 +462,7 @@ def format_counts(counts: list[TableCount]) -> str:
         lines.append(f"{count.table:<{width}}  {count.sqlite_rows:>10}  {postgres:>10}  {count.status}")
     if any(count.skipped for count in counts):
         lines.append(
-            "SKIPPED: left out by synapse_port_db on purpose (search and directory indexes Synapse rebuilds, "
+            "SKIPPED: left out by synapse_port_db on purpose (the user directory, which Synapse rebuilds at its next start; "
             "UI-auth sessions, locks, schema bookkeeping, federation transactions older than a day)"
         )
     return "\n".join(lines)
@@ -512,6 +544,14 @@ def _only_engine_changed(before: str, after: str) -> bool:
         return False
     section["engine"] = "postgresql"
     return bool(new == expected)
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Written beside and renamed over, so an interrupted write never leaves half a settings file."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.chmod(temporary, path.stat().st_mode & 0o777)
+    os.replace(temporary, path)
 
 
 def next_steps(settings: Settings, sqlite_path: Path) -> str:
