@@ -288,7 +288,7 @@ def check_govchat_tables_match(sqlite_path: Path, database: dict[str, Any]) -> N
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT table_name, column_name, data_type, is_identity, column_default FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND table_name LIKE 'govchat\\_%%' ORDER BY table_name, ordinal_position"
+                " WHERE table_schema = current_schema() AND table_name LIKE 'govchat\\_%' ORDER BY table_name, ordinal_position"
             )
             rows = cursor.fetchall()
     finally:

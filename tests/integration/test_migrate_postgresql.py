@@ -70,8 +70,28 @@ def govchat_table_counts_in_sqlite(database: Path) -> dict[str, int]:
 
 
 def govchat_table_counts_in_postgresql(server: GovChatServer) -> dict[str, int]:
+    tables = postgresql_rows(
+        server, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'govchat%'"
+    )
+    return {table: int(postgresql_rows(server, f'SELECT COUNT(*) FROM "{table}"')[0][0]) for (table,) in tables}
+
+
+def record_directory_name(database: Path, user: User, name: str) -> None:
+    """A locked directory name as the directory module records it (no LDAP server needed for the move)."""
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute(
+            "INSERT INTO govchat_directory_names (user_id, email, display_name, locked, recorded_ts) VALUES (?, ?, ?, 1, ?)",
+            (user.user_id, user.email, name, int(time.time() * 1000)),
+        )
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def postgresql_rows(server: GovChatServer, query: str) -> list[tuple[Any, ...]]:
+    """Read from the database the running GovChat uses, as its homeserver.yaml names it."""
     import psycopg2
-    from psycopg2 import sql
 
     homeserver = yaml.safe_load(server.homeserver_config.read_text())
     assert homeserver["database"]["name"] == "psycopg2"
@@ -79,14 +99,8 @@ def govchat_table_counts_in_postgresql(server: GovChatServer) -> dict[str, int]:
     connection = psycopg2.connect(**args)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'govchat%%'"
-            )
-            counts = {}
-            for (table,) in cursor.fetchall():
-                cursor.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table)))
-                counts[table] = int(cursor.fetchone()[0])
-            return counts
+            cursor.execute(query)
+            return list(cursor.fetchall())
     finally:
         connection.close()
 
@@ -120,6 +134,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         }
         wait_for_background_updates(server.data_dir / "homeserver.db")
     database = server.data_dir / "homeserver.db"
+    record_directory_name(database, officer, "Siti Aminah binti Ali")
     sqlite_counts = govchat_table_counts_in_sqlite(database)
     digest_before = file_digest(database)
     result = run_migration(server)
@@ -152,6 +167,12 @@ def test_every_govchat_table_has_the_same_rows_on_postgresql(migrated: dict[str,
     assert sqlite_counts["govchat_applications"] >= 1 and sqlite_counts["govchat_application_audit"] >= 1
     assert sqlite_counts["govchat_application_heads"] >= 1
     assert {table: postgres_counts.get(table) for table in sqlite_counts} == sqlite_counts
+
+
+def test_flags_stay_integers_0_and_1_on_postgresql(migrated: dict[str, Any]) -> None:
+    rows = postgresql_rows(migrated["server"], "SELECT user_id, display_name, locked FROM govchat_directory_names")
+    assert rows == [(migrated["officer"].user_id, "Siti Aminah binti Ali", 1)]
+    assert type(rows[0][2]) is int
 
 
 def test_the_command_reports_each_table_and_switches_govchat_to_postgresql(migrated: dict[str, Any]) -> None:
