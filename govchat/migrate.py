@@ -482,6 +482,7 @@ def _read_only(sqlite_path: Path) -> Iterator[sqlite3.Connection]:
 
 _DATABASE_LINE = re.compile(r"^database:[ \t]*(#.*)?$")
 _TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:]*:")
+_FLOW_DATABASE_LINE = re.compile(r"^database:[ \t]*(?P<mapping>\{[^#\n]*\})(?P<rest>[ \t]*(#.*)?)$")
 _ENGINE_LINE = re.compile(r"^(?P<indent>[ \t]+)engine:[ \t]*(?P<value>[^#\n]*?)(?P<rest>[ \t]+#.*)?$")
 
 
@@ -493,7 +494,10 @@ def with_postgresql_engine(text: str) -> str:
     """
     lines = text.splitlines(keepends=True)
     start = next((index for index, line in enumerate(lines) if _DATABASE_LINE.match(line.rstrip("\r\n"))), None)
-    if start is None:
+    flow = next((index for index, line in enumerate(lines) if _FLOW_DATABASE_LINE.match(line.rstrip("\r\n"))), None)
+    if start is None and flow is not None:
+        edited = _edit_flow_database_line(lines, flow)
+    elif start is None:
         if any(line.startswith("database:") for line in lines):
             edited = None
         else:
@@ -507,6 +511,23 @@ def with_postgresql_engine(text: str) -> str:
             "(`database:` then `  engine: sqlite`) and run this again"
         )
     return edited
+
+
+def _edit_flow_database_line(lines: list[str], index: int) -> str | None:
+    """`database: {host: db.gov.my}  # note` stays one line: `database: {host: db.gov.my, engine: postgresql}  # note`."""
+    line = lines[index].rstrip("\r\n")
+    match = _FLOW_DATABASE_LINE.match(line)
+    assert match is not None
+    try:
+        mapping = yaml.safe_load(match.group("mapping"))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(mapping, dict):
+        return None
+    mapping["engine"] = "postgresql"
+    flow = yaml.safe_dump(mapping, default_flow_style=True, sort_keys=False, width=10_000, allow_unicode=True).strip()
+    lines[index] = f"database: {flow}{match.group('rest')}{lines[index][len(line):]}"
+    return "".join(lines)
 
 
 def _edit_database_block(lines: list[str], start: int) -> str | None:

@@ -61,10 +61,16 @@ def test_edited_file_still_loads_as_settings(tmp_path: Path) -> None:
     assert load_settings(tmp_path, 8008).uses_local_postgresql
 
 
-@pytest.mark.parametrize("text", ["database: {engine: sqlite}\n", "database: {}\n"])
-def test_flow_style_database_section_is_refused_before_anything_moves(text: str) -> None:
+def test_one_line_database_section_stays_one_line() -> None:
+    text = "database: {host: db.example.gov.my, password: 'r4h5ia'}   # JPA's server\nworkers: {client: 0}\n"
+    after = with_postgresql_engine(text)
+    assert after == "database: {host: db.example.gov.my, password: r4h5ia, engine: postgresql}   # JPA's server\nworkers: {client: 0}\n"
+    assert with_postgresql_engine("database: {engine: sqlite}\n") == "database: {engine: postgresql}\n"
+
+
+def test_database_section_spread_over_lines_in_flow_style_is_refused_before_anything_moves() -> None:
     with pytest.raises(MigrationRefused, match="database.engine"):
-        with_postgresql_engine(text)
+        with_postgresql_engine("database: {host: db.example.gov.my,\n  port: 5432}\n")
 
 
 # --- is GovChat running? ---------------------------------------------------------------------
