@@ -37,9 +37,9 @@ def _require_postgresql() -> None:
     pytest.skip("the migration test needs PostgreSQL 14+: apt-get install postgresql")
 
 
-pytestmark = pytest.mark.skipif(
-    LAYOUT == "workers", reason="starts from a single-process SQLite GovChat; runs in the single-layout pass"
-)
+# Both passes start from one process on SQLite; after the move, the worker pass runs the migrated
+# data on the worker layout (two client workers), the single pass on one process.
+SQLITE_LAYOUT = {"database": {"engine": "sqlite"}, "workers": {"client": 0}}
 
 
 def run_migration(server: GovChatServer) -> subprocess.CompletedProcess[str]:
@@ -105,6 +105,14 @@ def postgresql_rows(server: GovChatServer, query: str) -> list[tuple[Any, ...]]:
         connection.close()
 
 
+def use_worker_layout(server: GovChatServer) -> None:
+    settings_path = server.data_dir / "govchat.yaml"
+    values = yaml.safe_load(settings_path.read_text())
+    values["workers"] = {"client": 2}
+    settings_path.write_text(yaml.safe_dump(values, allow_unicode=True))
+    server.settings["workers"] = {"client": 2}
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -114,7 +122,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     """A SQLite GovChat with people, a channel and an application, moved to PostgreSQL, then running on it."""
     _require_postgresql()
     pytest.importorskip("govchat.schema", reason="the move needs GovChat's schema step (govchat/schema.py)")
-    settings = {**TEST_SETTINGS, "synapse_extra": {"background_updates": {"sleep_enabled": False}}}
+    settings = {**TEST_SETTINGS, **SQLITE_LAYOUT, "synapse_extra": {"background_updates": {"sleep_enabled": False}}}
     server = GovChatServer(data_dir=tmp_path_factory.mktemp("govchat-migrate"), settings=settings)
     with server.running():
         admin = server.register_admin()
@@ -142,6 +150,8 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     if link.is_symlink():
         CLUSTERS_TO_REMOVE.add(Path(os.readlink(link)))
     assert result.returncode == 0, result.stdout + result.stderr
+    if LAYOUT == "workers":
+        use_worker_layout(server)
     with server.running():
         yield {
             "server": server,
