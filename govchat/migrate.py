@@ -111,6 +111,14 @@ def check_preconditions(settings: Settings) -> Path:
     if users:
         listed = ", ".join(f"{pid} ({what})" for pid, what in users)
         raise MigrationRefused(f"GovChat is running on {settings.data_dir} (process {listed}): stop it (Ctrl-C) first")
+    found, expected = synapse_schema_versions(sqlite_path)
+    if found != expected:
+        raise MigrationRefused(
+            f"{sqlite_path} has Synapse's schema {found}, this Synapse writes {expected}: start GovChat once (`make run`) "
+            "with the Synapse installed now, stop it, then migrate (synapse_port_db would otherwise change homeserver.db)"
+            if found < expected
+            else f"{sqlite_path} has Synapse's schema {found}, newer than this Synapse's {expected}: install the Synapse it was used with"
+        )
     pending = pending_background_updates(sqlite_path)
     if pending:
         raise MigrationRefused(
@@ -118,6 +126,21 @@ def check_preconditions(settings: Settings) -> Path:
             "database without any: start GovChat (`make run`), leave it a few minutes, stop it and run this again"
         )
     return sqlite_path
+
+
+def synapse_schema_versions(sqlite_path: Path) -> tuple[int, int]:
+    """(homeserver.db's Synapse schema version, the installed Synapse's). They must match: synapse_port_db
+    prepares the SQLite database with the installed Synapse, which would upgrade an older one in place."""
+    from synapse.storage.schema import SCHEMA_VERSION
+
+    try:
+        with _read_only(sqlite_path) as connection:
+            row = connection.execute("SELECT version FROM schema_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise MigrationRefused(f"{sqlite_path} is not a Synapse database GovChat can move ({error})") from None
+    if row is None:
+        raise MigrationRefused(f"{sqlite_path} is not a Synapse database GovChat can move (no schema version)")
+    return int(row[0]), int(SCHEMA_VERSION)
 
 
 def pending_background_updates(sqlite_path: Path) -> int:

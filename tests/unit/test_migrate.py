@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from synapse.storage.schema import SCHEMA_VERSION
 
 from govchat.migrate import (
     MigrationRefused,
@@ -80,6 +81,8 @@ def test_database_section_spread_over_lines_in_flow_style_is_refused_before_anyt
 def data_dir(tmp_path: Path) -> Path:
     connection = sqlite3.connect(tmp_path / "homeserver.db")
     connection.execute("CREATE TABLE background_updates (update_name TEXT)")
+    connection.execute("CREATE TABLE schema_version (lock TEXT, version INTEGER, upgraded BOOLEAN)")
+    connection.execute("INSERT INTO schema_version VALUES ('X', ?, 1)", (SCHEMA_VERSION,))
     connection.execute("CREATE TABLE users (name TEXT)")
     connection.execute("INSERT INTO users VALUES ('@a:x'), ('@b:x')")
     connection.commit()
@@ -136,6 +139,15 @@ def test_pending_background_updates_are_refused(data_dir: Path) -> None:
         check_preconditions(load_settings(data_dir, 8008))
 
 
+def test_database_of_an_older_synapse_is_refused_until_synapse_upgraded_it(data_dir: Path) -> None:
+    connection = sqlite3.connect(data_dir / "homeserver.db")
+    connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION - 1,))
+    connection.commit()
+    connection.close()
+    with pytest.raises(MigrationRefused, match="start GovChat once"):
+        check_preconditions(load_settings(data_dir, 8008))
+
+
 # --- row counts -----------------------------------------------------------------------------
 
 
@@ -145,7 +157,7 @@ def test_search_index_files_are_left_out_of_the_count(data_dir: Path) -> None:
     connection.execute("INSERT INTO event_search VALUES ('salam')")
     connection.commit()
     connection.close()
-    assert sqlite_row_counts(data_dir / "homeserver.db") == {"background_updates": 0, "users": 2, "event_search": 1}
+    assert sqlite_row_counts(data_dir / "homeserver.db") == {"background_updates": 0, "schema_version": 1, "users": 2, "event_search": 1}
 
 
 @pytest.mark.parametrize(
