@@ -77,15 +77,23 @@ def migrate(settings: Settings, echo: Printer = print) -> int:
     upgrade_database = schema_step()
     target = postgresql_settings(settings)
     database = synapse_database_config(target, connections_per_process=4)
+    import psycopg2
+
     with postgresql_server(target, echo):
-        check_target_is_empty(database)
+        check_target_is_empty(database, start_over_hint(target))
         echo("Creating GovChat's tables on PostgreSQL (schema step)")
-        upgrade_database(database)
+        try:
+            upgrade_database(database)
+        except Exception as error:  # the schema step's own errors are one line for the operator too
+            raise MigrationRefused(f"GovChat's schema step failed on PostgreSQL: {error}") from None
         check_govchat_tables_match(sqlite_path, database)
         run_synapse_port_db(settings, sqlite_path, database, echo)
-        counts = compare_row_counts(sqlite_path, database)
-        # After the count: these rows are not SQLite's.
-        schedule_user_directory_rebuild(database)
+        try:
+            counts = compare_row_counts(sqlite_path, database)
+            # After the count: these rows are not SQLite's.
+            schedule_user_directory_rebuild(database)
+        except psycopg2.Error as error:
+            raise MigrationFailed(f"PostgreSQL: {str(error).strip().splitlines()[0]}; govchat.yaml is unchanged") from None
     echo(format_counts(counts))
     mismatched = [count.table for count in counts if count.status == "MISMATCH"]
     if mismatched:
@@ -281,7 +289,14 @@ def postgresql_tables(connection: Any) -> list[str]:
         return [str(row[0]) for row in cursor.fetchall()]
 
 
-def check_target_is_empty(database: dict[str, Any]) -> None:
+def start_over_hint(settings: Settings) -> str:
+    """How to empty the target after a failed move."""
+    if settings.uses_local_postgresql:
+        return f"if it is what a failed move left, remove GovChat's own PostgreSQL files ({local_postgres(settings).cluster_dir}) and run this again"
+    return "give an empty database (DROP DATABASE, CREATE DATABASE) and run this again"
+
+
+def check_target_is_empty(database: dict[str, Any], hint: str) -> None:
     """Refuse a database that already holds a homeserver: the move would mix two of them.
 
     GovChat's own tables alone are allowed, so a refused run can simply be repeated.
@@ -294,7 +309,7 @@ def check_target_is_empty(database: dict[str, Any]) -> None:
     if synapse_tables:
         raise MigrationRefused(
             f"PostgreSQL database {_describe(database)} already has {len(synapse_tables)} Synapse tables "
-            f"(e.g. {', '.join(synapse_tables[:3])}): give an empty database (DROP DATABASE, CREATE DATABASE) and run this again"
+            f"(e.g. {', '.join(synapse_tables[:3])}): {hint}"
         )
 
 

@@ -150,6 +150,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     if link.is_symlink():
         CLUSTERS_TO_REMOVE.add(Path(os.readlink(link)))
     assert result.returncode == 0, result.stdout + result.stderr
+    repeated = run_migration(server)
     if LAYOUT == "workers":
         use_worker_layout(server)
     with server.running():
@@ -164,6 +165,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             "application_id": application_id,
             "result": result,
             "refused": refused,
+            "repeated": repeated,
             "refused_state": refused_state,
             "sqlite_counts": sqlite_counts,
             "sqlite_unchanged": file_digest(database) == digest_before,
@@ -256,3 +258,9 @@ def test_migration_is_refused_while_govchat_runs_and_changes_nothing(migrated: d
     assert refused.returncode == 2
     assert "GovChat is running" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert migrated["refused_state"] == {"settings_unchanged": True, "postgres_created": False}
+
+
+def test_second_move_into_the_filled_database_is_refused(migrated: dict[str, Any]) -> None:
+    repeated: subprocess.CompletedProcess[str] = migrated["repeated"]
+    assert repeated.returncode == 2
+    assert "already has" in repeated.stderr and "Synapse tables" in repeated.stderr, repeated.stderr
