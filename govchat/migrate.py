@@ -9,7 +9,8 @@ SQLite's 0/1 into booleans only for the columns it knows (`BOOLEAN_COLUMNS`);
 GovChat's flags are SMALLINT/INTEGER 0/1 on both databases, so they are copied as
 they are, and a BOOLEAN `govchat_*` column on PostgreSQL is refused up front.
 
-homeserver.db is never written to: it stays as the fallback.
+GovChat only reads homeserver.db, and refuses one that synapse_port_db would
+have to upgrade: it stays, unchanged, as the fallback.
 """
 
 from __future__ import annotations
@@ -75,25 +76,7 @@ def migrate(settings: Settings, echo: Printer = print) -> int:
     settings_path = settings.data_dir / SETTINGS_FILE_NAME
     new_settings_text = with_postgresql_engine(settings_path.read_text(encoding="utf-8"))
     upgrade_database = schema_step()
-    target = postgresql_settings(settings)
-    database = synapse_database_config(target, connections_per_process=4)
-    import psycopg2
-
-    with postgresql_server(target, echo):
-        check_target_is_empty(database, start_over_hint(target))
-        echo("Creating GovChat's tables on PostgreSQL (schema step)")
-        try:
-            upgrade_database(database)
-        except Exception as error:  # the schema step's own errors are one line for the operator too
-            raise MigrationRefused(f"GovChat's schema step failed on PostgreSQL: {error}") from None
-        check_govchat_tables_match(sqlite_path, database)
-        run_synapse_port_db(settings, sqlite_path, database, echo)
-        try:
-            counts = compare_row_counts(sqlite_path, database)
-            # After the count: these rows are not SQLite's.
-            schedule_user_directory_rebuild(database)
-        except psycopg2.Error as error:
-            raise MigrationFailed(f"PostgreSQL: {str(error).strip().splitlines()[0]}; govchat.yaml is unchanged") from None
+    counts = move(postgresql_settings(settings), sqlite_path, upgrade_database, echo)
     echo(format_counts(counts))
     mismatched = [count.table for count in counts if count.status == "MISMATCH"]
     if mismatched:
@@ -105,6 +88,29 @@ def migrate(settings: Settings, echo: Printer = print) -> int:
     _replace_file(settings_path, new_settings_text)
     echo(next_steps(settings, sqlite_path))
     return 0
+
+
+def move(target: Settings, sqlite_path: Path, upgrade_database: Callable[[dict[str, Any]], Any], echo: Printer) -> list[TableCount]:
+    """GovChat's tables first, then synapse_port_db, then every table counted on both sides."""
+    import psycopg2
+
+    database = synapse_database_config(target, connections_per_process=4)
+    with postgresql_server(target, echo):
+        check_target_is_empty(database, start_over_hint(target))
+        echo("Creating GovChat's tables on PostgreSQL (schema step)")
+        try:
+            upgrade_database(database)
+        except Exception as error:  # the schema step's own errors are one line for the operator too
+            raise MigrationRefused(f"GovChat's schema step failed on PostgreSQL: {error}") from None
+        check_govchat_tables_match(sqlite_path, database)
+        run_synapse_port_db(target, sqlite_path, database, echo)
+        try:
+            counts = compare_row_counts(sqlite_path, database)
+            # After the count: these rows are not SQLite's.
+            schedule_user_directory_rebuild(database)
+        except psycopg2.Error as error:
+            raise MigrationFailed(f"PostgreSQL: {str(error).strip().splitlines()[0]}; govchat.yaml is unchanged") from None
+    return counts
 
 
 # --- before anything moves -------------------------------------------------------------
