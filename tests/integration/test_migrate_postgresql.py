@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from govchat.postgres import find_server_binaries
+from govchat.migrate import postgresql_server
+from govchat.postgres import find_server_binaries, synapse_database_config
+from govchat.settings import load_settings
 from tests.conftest import TEST_SETTINGS
 from tests.harness import CLUSTERS_TO_REMOVE, LAYOUT, REPO_ROOT, GovChatServer, User
 from tests.integration.applications_helpers import API as APPLICATIONS_API
@@ -69,11 +71,18 @@ def govchat_table_counts_in_sqlite(database: Path) -> dict[str, int]:
     return {table: int(sqlite_rows(database, f'SELECT COUNT(*) FROM "{table}"')[0][0]) for table in tables}
 
 
-def govchat_table_counts_in_postgresql(server: GovChatServer) -> dict[str, int]:
-    tables = postgresql_rows(
-        server, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'govchat%'"
+def govchat_table_counts_in_postgresql(database: dict[str, Any]) -> dict[str, int]:
+    tables = postgresql_query(
+        database, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'govchat%'"
     )
-    return {table: int(postgresql_rows(server, f'SELECT COUNT(*) FROM "{table}"')[0][0]) for (table,) in tables}
+    return {table: int(postgresql_query(database, f'SELECT COUNT(*) FROM "{table}"')[0][0]) for (table,) in tables}
+
+
+def govchat_table_counts_right_after_the_move(server: GovChatServer) -> dict[str, int]:
+    """Counted before GovChat starts again (its jobs add rows once it runs), on its own PostgreSQL started for the count."""
+    settings = load_settings(server.data_dir, server.port)
+    with postgresql_server(settings, echo=lambda line: None):
+        return govchat_table_counts_in_postgresql(synapse_database_config(settings, connections_per_process=1))
 
 
 def record_directory_name(database: Path, user: User, name: str) -> None:
@@ -89,13 +98,11 @@ def record_directory_name(database: Path, user: User, name: str) -> None:
         connection.close()
 
 
-def postgresql_rows(server: GovChatServer, query: str) -> list[tuple[Any, ...]]:
-    """Read from the database the running GovChat uses, as its homeserver.yaml names it."""
+def postgresql_query(database: dict[str, Any], query: str) -> list[tuple[Any, ...]]:
     import psycopg2
 
-    homeserver = yaml.safe_load(server.homeserver_config.read_text())
-    assert homeserver["database"]["name"] == "psycopg2"
-    args = {key: value for key, value in homeserver["database"]["args"].items() if not key.startswith("cp_")}
+    assert database["name"] == "psycopg2"
+    args = {key: value for key, value in database["args"].items() if not key.startswith("cp_")}
     connection = psycopg2.connect(**args)
     try:
         with connection.cursor() as cursor:
@@ -103,6 +110,11 @@ def postgresql_rows(server: GovChatServer, query: str) -> list[tuple[Any, ...]]:
             return list(cursor.fetchall())
     finally:
         connection.close()
+
+
+def postgresql_rows(server: GovChatServer, query: str) -> list[tuple[Any, ...]]:
+    """Read from the database the running GovChat uses, as its homeserver.yaml names it."""
+    return postgresql_query(yaml.safe_load(server.homeserver_config.read_text())["database"], query)
 
 
 def use_worker_layout(server: GovChatServer) -> None:
@@ -151,6 +163,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         CLUSTERS_TO_REMOVE.add(Path(os.readlink(link)))
     assert result.returncode == 0, result.stdout + result.stderr
     repeated = run_migration(server)
+    postgres_counts = govchat_table_counts_right_after_the_move(server)
     if LAYOUT == "workers":
         use_worker_layout(server)
     with server.running():
@@ -168,13 +181,14 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             "repeated": repeated,
             "refused_state": refused_state,
             "sqlite_counts": sqlite_counts,
+            "postgres_counts": postgres_counts,
             "sqlite_unchanged": file_digest(database) == digest_before,
         }
 
 
 def test_every_govchat_table_has_the_same_rows_on_postgresql(migrated: dict[str, Any]) -> None:
     sqlite_counts = migrated["sqlite_counts"]
-    postgres_counts = govchat_table_counts_in_postgresql(migrated["server"])
+    postgres_counts = migrated["postgres_counts"]
     assert sqlite_counts["govchat_user_agencies"] >= 3  # officer, owner, head registered by e-mail
     assert sqlite_counts["govchat_applications"] >= 1 and sqlite_counts["govchat_application_audit"] >= 1
     assert sqlite_counts["govchat_application_heads"] >= 1
