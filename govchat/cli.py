@@ -22,6 +22,7 @@ from govchat.cli_directory import add_directory_commands
 from govchat.cli_report import add_report_commands
 from govchat.deploy import DeployPlan, write_deployment
 from govchat.launcher import StartupError, run, upgrade_schema
+from govchat.migrate import MigrationFailed, MigrationRefused, migrate
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
 
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     schema_commands = schema.add_subparsers(required=True, metavar="COMMAND")
     upgrade = schema_commands.add_parser("upgrade", help="create or upgrade GovChat's tables (govchat run does it too)")
     upgrade.set_defaults(handler=_upgrade_schema)
+
+    migrate_command = commands.add_parser(
+        "migrate-to-postgresql",
+        help="move this data folder's SQLite database to PostgreSQL (GovChat stopped; homeserver.db is kept)",
+    )
+    migrate_command.set_defaults(handler=_migrate_to_postgresql)
 
     users = commands.add_parser("users", help="accounts and their agencies")
     users_commands = users.add_subparsers(required=True, metavar="COMMAND")
@@ -145,6 +152,16 @@ def _upgrade_schema(settings: Settings, arguments: argparse.Namespace) -> int:
     applied = upgrade_schema(render_synapse_config(settings).homeserver_config)
     print(f"applied migrations {', '.join(map(str, applied))}" if applied else "GovChat's tables are up to date")
     return 0
+
+
+def _migrate_to_postgresql(settings: Settings, arguments: argparse.Namespace) -> int:
+    try:
+        return migrate(settings)
+    except MigrationRefused as error:
+        raise CommandError(str(error)) from None
+    except MigrationFailed as error:
+        print(f"govchat: {error}", file=sys.stderr)
+        return 1
 
 
 def _list_user_agencies(settings: Settings, arguments: argparse.Namespace) -> int:
