@@ -75,12 +75,14 @@ class ApplicationService:
         return workflow.Viewer(user_id=user_id, is_admin=await self._api.is_user_admin(user_id), head_of=frozenset(head_of))
 
     async def official_email(self, user_id: str) -> Accepted | None:
-        """The user's registered official e-mail and its agency; None for external users and scripted accounts."""
-        for threepid in await self._api.get_threepids_for_user(user_id):
-            if threepid.get("medium") == "email":
-                verdict = check_registration_email(threepid.get("address"), self._config.agencies)
-                if isinstance(verdict, Accepted):
-                    return verdict
+        """The user's registered official e-mail and its agency; None for external users and scripted accounts.
+
+        From GovChat's record of bound mailboxes, not from the user's current 3PIDs.
+        """
+        for address in await self.store.emails_of_account(user_id):
+            verdict = check_registration_email(address, self._config.agencies)
+            if isinstance(verdict, Accepted):
+                return verdict
         return None
 
     # --- submitting and reading ---------------------------------------------------
@@ -129,8 +131,7 @@ class ApplicationService:
                 f"The details.account field: the account {account} does not exist or is not active.",
                 "details.account",
             )
-        emails = {t.get("address") for t in await self._api.get_threepids_for_user(account) if t.get("medium") == "email"}
-        if email not in emails:
+        if await self.store.user_for_email(email) != account:
             raise ApplicationError(
                 400, "M_INVALID_PARAM",
                 f"Medan details.account_email: {email} bukan e-mel akaun {account}. / "

@@ -5,8 +5,8 @@ SQL runs on SQLite and PostgreSQL (`?` placeholders, no auto-increment: IDs are
 random text). An application and its audit row are written in one transaction;
 every state change is a conditional UPDATE (`... WHERE state = ?`), so two
 administrators approving at once cannot both succeed.
-The one query on Synapse's own schema (`user_threepids`, Synapse 1.163) finds
-the account an e-mail address is bound to.
+Which account holds an e-mail address comes from GovChat's own record
+(`govchat_auth.store.EmailAccountStore`), never from what a user can change.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 from synapse_modules.applications import workflow
+from synapse_modules.govchat_auth.store import EmailAccountStore
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS govchat_applications (
@@ -135,6 +136,7 @@ class ApplicationStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
         self._schema_ready = False
+        self._mailboxes = EmailAccountStore(api)
 
     async def _run(self, desc: str, function: Any, *args: Any) -> Any:
         if not self._schema_ready:
@@ -305,12 +307,11 @@ class ApplicationStore:
         await self._run("govchat_external_person_update", update)
 
     async def user_for_email(self, email: str) -> str | None:
-        def select(txn: Any) -> Any:
-            txn.execute("SELECT user_id FROM user_threepids WHERE medium = 'email' AND address = ?", (email,))
-            return txn.fetchone()
+        """The account the address was bound to, from GovChat's record (it may have been deactivated since)."""
+        return await self._mailboxes.account_for_email(email)
 
-        row = await self._run("govchat_user_for_email", select)
-        return str(row[0]) if row else None
+    async def emails_of_account(self, user_id: str) -> list[str]:
+        return await self._mailboxes.emails_of_account(user_id)
 
     # --- heads of department --------------------------------------------------
 

@@ -1,9 +1,14 @@
-"""Each user's agency, kept in Synapse's own database beside the accounts.
+"""Each user's agency and which account holds which mailbox, in Synapse's own database.
 
 The agency is recorded once, when the e-mail is bound at registration, so the
 monthly report keeps counting people where they registered even if the agency
-list changes later. Kept in the database (not in memory) so every Synapse
-worker sees the same records.
+list changes later. `govchat_email_accounts` is GovChat's own record of which
+account a mailbox belongs to: claimed (pending) when a registration with it
+starts, bound when Synapse binds it. Its primary key on the address is what keeps
+one mailbox to one account under concurrent registrations, and lifecycle
+look-ups (external users' end dates, cancellations, the directory sync) read it
+instead of Synapse's `user_threepids`, which users could once change themselves.
+Kept in the database (not in memory) so every Synapse worker sees the same records.
 """
 
 from __future__ import annotations
@@ -25,6 +30,36 @@ CREATE TABLE IF NOT EXISTS govchat_user_agencies (
     recorded_ts BIGINT NOT NULL
 )
 """
+
+# One row per mailbox. state: 'pending' (a registration with it is under way; user_id is
+# the requested user ID, or a random placeholder) or 'bound' (user_id holds it).
+_CREATE_EMAIL_ACCOUNTS = """
+CREATE TABLE IF NOT EXISTS govchat_email_accounts (
+    email TEXT NOT NULL PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_ts BIGINT NOT NULL
+)
+"""
+_INDEX_EMAIL_ACCOUNTS_USER = "CREATE INDEX IF NOT EXISTS govchat_email_accounts_user ON govchat_email_accounts (user_id)"
+# Accounts bound before the table existed (Synapse 1.163's user_threepids, addresses stored lower-case).
+_BACKFILL_EMAIL_ACCOUNTS = """
+INSERT INTO govchat_email_accounts (email, user_id, state, updated_ts)
+SELECT address, user_id, 'bound', added_at FROM user_threepids WHERE medium = 'email'
+ON CONFLICT (email) DO NOTHING
+"""
+EMAIL_ACCOUNTS_SCHEMA = (_CREATE_EMAIL_ACCOUNTS, _INDEX_EMAIL_ACCOUNTS_USER, _BACKFILL_EMAIL_ACCOUNTS)
+
+PENDING = "pending"
+BOUND = "bound"
+
+
+@dataclass(frozen=True)
+class MailboxHolder:
+    email: str
+    user_id: str
+    state: str
+    updated_ts: int
 
 
 @dataclass(frozen=True)
@@ -89,4 +124,99 @@ class UserAgencyStore:
         if self._table_ready:
             return
         await self._api.run_db_interaction("govchat_create_user_agencies", lambda txn: txn.execute(_CREATE_TABLE))
+        self._table_ready = True
+
+
+class EmailAccountStore:
+    """GovChat's record of which account holds which official mailbox."""
+
+    def __init__(self, api: ModuleApi) -> None:
+        self._api = api
+        self._table_ready = False
+
+    async def holder(self, email: str) -> MailboxHolder | None:
+        await self._ensure_table()
+
+        def select(txn: Any) -> tuple[Any, ...] | None:
+            txn.execute("SELECT email, user_id, state, updated_ts FROM govchat_email_accounts WHERE email = ?", (email,))
+            row = txn.fetchone()
+            return tuple(row) if row is not None else None
+
+        row = await self._api.run_db_interaction("govchat_mailbox_holder", select)
+        return MailboxHolder(row[0], row[1], row[2], int(row[3])) if row else None
+
+    async def claim(self, email: str, user_id: str, now_ms: int, replacing: MailboxHolder | None) -> bool:
+        """Claim the mailbox for a registration; True only if the row is still what the caller saw.
+
+        An INSERT when there was no row, otherwise a conditional UPDATE of exactly the row
+        the caller decided about: of two registrations racing, one wins on every database.
+        """
+        await self._ensure_table()
+
+        def write(txn: Any) -> bool:
+            if replacing is None:
+                txn.execute(
+                    "INSERT INTO govchat_email_accounts (email, user_id, state, updated_ts) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (email) DO NOTHING",
+                    (email, user_id, PENDING, now_ms),
+                )
+            else:
+                txn.execute(
+                    "UPDATE govchat_email_accounts SET user_id = ?, state = ?, updated_ts = ?"
+                    " WHERE email = ? AND user_id = ? AND state = ? AND updated_ts = ?",
+                    (user_id, PENDING, now_ms, email, replacing.user_id, replacing.state, replacing.updated_ts),
+                )
+            return bool(txn.rowcount == 1)
+
+        return bool(await self._api.run_db_interaction("govchat_claim_mailbox", write))
+
+    async def bind(self, email: str, user_id: str, now_ms: int) -> None:
+        """Synapse bound the address to the account (registration, or an administrator)."""
+        await self._ensure_table()
+
+        def upsert(txn: Any) -> None:
+            txn.execute(
+                "INSERT INTO govchat_email_accounts (email, user_id, state, updated_ts) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, state = excluded.state,"
+                " updated_ts = excluded.updated_ts",
+                (email, user_id, BOUND, now_ms),
+            )
+
+        await self._api.run_db_interaction("govchat_bind_mailbox", upsert)
+
+    async def account_for_email(self, email: str) -> str | None:
+        """The account the mailbox is bound to (it may since have been deactivated), or None."""
+        holder = await self.holder(email.lower())
+        return holder.user_id if holder is not None and holder.state == BOUND else None
+
+    async def emails_of_account(self, user_id: str) -> list[str]:
+        await self._ensure_table()
+
+        def select(txn: Any) -> list[str]:
+            txn.execute(
+                "SELECT email FROM govchat_email_accounts WHERE user_id = ? AND state = ? ORDER BY email", (user_id, BOUND)
+            )
+            return [str(row[0]) for row in txn.fetchall()]
+
+        return list(await self._api.run_db_interaction("govchat_mailbox_emails_of_account", select))
+
+    async def bound_accounts(self) -> list[tuple[str, str]]:
+        """(user ID, e-mail) of every bound mailbox, ordered by user ID."""
+        await self._ensure_table()
+
+        def select(txn: Any) -> list[tuple[str, str]]:
+            txn.execute("SELECT user_id, email FROM govchat_email_accounts WHERE state = ? ORDER BY user_id", (BOUND,))
+            return [(str(row[0]), str(row[1])) for row in txn.fetchall()]
+
+        return list(await self._api.run_db_interaction("govchat_bound_mailboxes", select))
+
+    async def _ensure_table(self) -> None:
+        if self._table_ready:
+            return
+
+        def create(txn: Any) -> None:
+            for statement in EMAIL_ACCOUNTS_SCHEMA:
+                txn.execute(statement)
+
+        await self._api.run_db_interaction("govchat_create_email_accounts", create)
         self._table_ready = True

@@ -1,0 +1,129 @@
+"""Security review (issue 12): accounts that escape their lifecycle, one mailbox with many accounts,
+channel side doors, meeting tokens, erasure, deactivated users, local files, application fields.
+
+Each test drives the shared real Synapse over raw HTTP, as the reviewer did, names the rule it
+proves and checks that nothing changed behind the refusal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from tests.harness import GovChatServer, User, mail_link
+from tests.integration.applications_helpers import API, apply, official_user
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "Kerajaan-2026!"
+
+
+def assert_refused(answer: requests.Response, status: int, errcode: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.json()["errcode"] == errcode, answer.text
+    assert " / " in answer.json()["error"], "the sentence is in Malay and English"
+
+
+def verified_mailbox(server: GovChatServer, email: str) -> dict[str, str]:
+    """threepid_creds of a registration session whose mailed link was followed."""
+    client_secret = uuid.uuid4().hex
+    body = {"email": email, "client_secret": client_secret, "send_attempt": 1}
+    answer = server.client_api("POST", "/register/email/requestToken", json=body)
+    assert answer.status_code == 200, answer.text
+    link = mail_link(server.wait_for_mail(to=email), "submit_token")
+    assert requests.get(link, timeout=30).status_code == 200
+    return {"sid": answer.json()["sid"], "client_secret": client_secret}
+
+
+def register_with(server: GovChatServer, creds: dict[str, str], username: str) -> requests.Response:
+    """Two steps of POST /register, each in its own user-interactive session."""
+    body: dict[str, Any] = {"username": username, "password": PASSWORD}
+    first = server.client_api("POST", "/register", json=body)
+    assert first.status_code == 401, first.text
+    body["auth"] = {"type": "m.login.email.identity", "threepid_creds": creds, "session": first.json()["session"]}
+    return server.client_api("POST", "/register", json=body)
+
+
+def own_emails(server: GovChatServer, user: User) -> list[str]:
+    threepids = server.client_api("GET", "/account/3pid", user.access_token).json()["threepids"]
+    return [threepid["address"] for threepid in threepids if threepid["medium"] == "email"]
+
+
+def agency_records(server: GovChatServer, admin: User, email: str) -> list[str]:
+    users: list[str] = []
+    after = ""
+    while True:
+        page = server.request("GET", f"/_synapse/client/govchat/v1/users/agencies?limit=1000&from={quote(after)}", admin.access_token).json()
+        users += [record["user_id"] for record in page["users"] if record["email"] == email]
+        if "next_from" not in page:
+            return users
+        after = page["next_from"]
+
+
+# --- 1. the official e-mail stays with the account --------------------------------------------
+
+
+def test_user_cannot_remove_replace_or_add_an_e_mail_through_any_client_endpoint(govchat: GovChatServer) -> None:
+    user = official_user(govchat)
+    token = user.access_token
+    other = f"lain.{uuid.uuid4().hex[:8]}@mampu.gov.my"
+    creds = {"sid": "palsu", "client_secret": "palsu"}
+    attempts = [
+        govchat.client_api("POST", "/account/3pid/delete", token, json={"medium": "email", "address": user.email}),
+        govchat.client_api("POST", "/account/3pid/add", token, json={**creds, "auth": {"type": "m.login.password", "password": PASSWORD}}),
+        govchat.client_api("POST", "/account/3pid", token, json={"three_pid_creds": creds, "bind": False}),
+        govchat.client_api("POST", "/account/3pid/email/requestToken", token, json={"email": other, "client_secret": "s", "send_attempt": 1}),
+        govchat.client_api("POST", "/account/3pid/msisdn/requestToken", token, json={"country": "MY", "phone_number": "0123456789", "client_secret": "s", "send_attempt": 1}),
+    ]
+    for answer in attempts:
+        assert_refused(answer, 403, "M_FORBIDDEN")
+    # /bind and /unbind speak only to identity servers (none here); the account keeps its e-mail.
+    govchat.client_api("POST", "/account/3pid/unbind", token, json={"medium": "email", "address": user.email})
+    govchat.client_api("POST", "/account/3pid/bind", token, json={**creds, "id_server": "id.example.com", "id_access_token": "x"})
+    assert own_emails(govchat, user) == [user.email]
+    capabilities = govchat.client_api("GET", "/capabilities", token).json()["capabilities"]
+    assert capabilities["m.3pid_changes"] == {"enabled": False}
+
+
+def test_lifecycle_finds_the_account_by_its_registered_e_mail_even_once_the_3pid_is_gone(govchat: GovChatServer, admin: User) -> None:
+    applicant, target = official_user(govchat), official_user(govchat)
+    assert target.email is not None
+    # An administrator (or any path that reaches Synapse's 3PID table) removes the binding.
+    answer = govchat.request("PUT", f"/_synapse/admin/v2/users/{quote(target.user_id)}", admin.access_token, json={"threepids": []})
+    assert answer.status_code == 200, answer.text
+    assert own_emails(govchat, target) == []
+    # A5 still recognises the account by the e-mail it registered with (GovChat's own record) ...
+    details = {"account": target.user_id, "account_email": target.email, "reason": "Bersara", "effective_date": "2030-01-01"}
+    cancellation = apply(govchat, applicant, "account_cancellation", details)
+    assert cancellation.status_code == 201, cancellation.text
+    # ... and the freed mailbox does not register a second, untracked account.
+    second = register_with(govchat, verified_mailbox(govchat, target.email), f"kedua{uuid.uuid4().hex[:8]}")
+    assert_refused(second, 400, "M_THREEPID_IN_USE")
+
+
+# --- 2. one mailbox, one account, also under concurrency ---------------------------------------
+
+
+def test_parallel_registrations_with_one_verified_mailbox_create_one_account(govchat: GovChatServer, admin: User) -> None:
+    email = f"serentak.{uuid.uuid4().hex[:8]}@mampu.gov.my"
+    creds = verified_mailbox(govchat, email)
+    names = [f"serentak{uuid.uuid4().hex[:8]}" for _ in range(6)]
+    with ThreadPoolExecutor(len(names)) as pool:
+        answers = list(pool.map(lambda name: register_with(govchat, creds, name), names))
+    created = [answer for answer in answers if answer.status_code == 200]
+    assert len(created) == 1, [answer.text for answer in answers]
+    for answer in answers:
+        if answer.status_code != 200:
+            # Refused by the mailbox claim, or later, once the first registration used up the session.
+            assert answer.json()["errcode"] in ("M_THREEPID_IN_USE", "M_UNAUTHORIZED"), answer.text
+    winner = created[0].json()["user_id"]
+    assert agency_records(govchat, admin, email) == [winner]
+    for name in names:
+        user_id = f"@{name}:{govchat.server_name}"
+        exists = govchat.request("GET", f"/_synapse/admin/v2/users/{quote(user_id)}", admin.access_token).status_code == 200
+        assert exists == (user_id == winner)
