@@ -7,6 +7,7 @@ proves and checks that nothing changed behind the refusal.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -40,13 +41,16 @@ def verified_mailbox(server: GovChatServer, email: str) -> dict[str, str]:
     return {"sid": answer.json()["sid"], "client_secret": client_secret}
 
 
-def register_with(server: GovChatServer, creds: dict[str, str], username: str) -> requests.Response:
-    """Two steps of POST /register, each in its own user-interactive session."""
+def register_with(server: GovChatServer, creds: dict[str, str], username: str, together: threading.Barrier | None = None) -> requests.Response:
+    """Two steps of POST /register, each in its own user-interactive session; `together` lines up the second steps."""
     body: dict[str, Any] = {"username": username, "password": PASSWORD}
     first = server.client_api("POST", "/register", json=body)
     assert first.status_code == 401, first.text
-    body["auth"] = {"type": "m.login.email.identity", "threepid_creds": creds, "session": first.json()["session"]}
-    return server.client_api("POST", "/register", json=body)
+    if together is not None:
+        together.wait(timeout=60)
+    # As Element does: the session remembers the username and the password's hash.
+    auth = {"type": "m.login.email.identity", "threepid_creds": creds, "session": first.json()["session"]}
+    return server.client_api("POST", "/register", json={"auth": auth})
 
 
 def own_emails(server: GovChatServer, user: User) -> list[str]:
@@ -114,7 +118,8 @@ def test_parallel_registrations_with_one_verified_mailbox_create_one_account(gov
     creds = verified_mailbox(govchat, email)
     names = [f"serentak{uuid.uuid4().hex[:8]}" for _ in range(6)]
     with ThreadPoolExecutor(len(names)) as pool:
-        answers = list(pool.map(lambda name: register_with(govchat, creds, name), names))
+        together = threading.Barrier(len(names))
+        answers = list(pool.map(lambda name: register_with(govchat, creds, name, together), names))
     created = [answer for answer in answers if answer.status_code == 200]
     assert len(created) == 1, [answer.text for answer in answers]
     for answer in answers:
