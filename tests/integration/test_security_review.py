@@ -8,6 +8,7 @@ proves and checks that nothing changed behind the refusal.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from tests.harness import GovChatServer, User, mail_link
-from tests.integration.applications_helpers import API, apply, official_user
+from tests.integration.applications_helpers import apply, official_user
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +133,73 @@ def test_parallel_registrations_with_one_verified_mailbox_create_one_account(gov
         user_id = f"@{name}:{govchat.server_name}"
         exists = govchat.request("GET", f"/_synapse/admin/v2/users/{quote(user_id)}", admin.access_token).status_code == 200
         assert exists == (user_id == winner)
+
+
+# --- 4. meetings in channels are for their owners -----------------------------------------------
+
+CHANNELS_API = "/_synapse/client/govchat/v1/channels"
+GCMEET = "/_synapse/client/govchat/v1/gcmeet"
+
+
+def openid_token(server: GovChatServer, user: User) -> dict[str, Any]:
+    answer = server.client_api("POST", f"/user/{quote(user.user_id)}/openid/request_token", user.access_token, json={})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def info_room(server: GovChatServer, user: User) -> str:
+    """INFO's room ID, once the user has been joined to it (in the background after registration)."""
+    room_id = server.client_api("GET", f"/directory/room/{quote('#info:' + server.server_name)}").json()["room_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if room_id in server.client_api("GET", "/joined_rooms", user.access_token).json()["joined_rooms"]:
+            return str(room_id)
+        time.sleep(0.2)
+    raise AssertionError(f"{user.user_id} was not joined to INFO")
+
+
+def test_only_channel_owners_get_meeting_tokens_in_a_channel_or_in_info(govchat: GovChatServer, admin: User) -> None:
+    owner, member = govchat.register_plain_user(), govchat.register_plain_user()
+    body = {"name": "Taklimat", "alias": f"taklimat-{uuid.uuid4().hex[:8]}", "topic": "", "owners": [owner.user_id]}
+    created = govchat.request("POST", CHANNELS_API, admin.access_token, json=body)
+    assert created.status_code == 200, created.text
+    channel = created.json()["room_id"]
+    assert govchat.client_api("POST", f"/join/{quote(channel)}", member.access_token, json={}).status_code == 200
+    for room_id in (channel, info_room(govchat, member)):
+        assert_refused(govchat.request("POST", f"{GCMEET}/token", member.access_token, json={"room_id": room_id}), 403, "M_FORBIDDEN")
+        by_openid = {"room_id": room_id, "openid_token": openid_token(govchat, member)}
+        assert_refused(govchat.request("POST", f"{GCMEET}/token", json=by_openid), 403, "M_FORBIDDEN")
+        verdict = govchat.request("POST", f"{GCMEET}/verify/user_in_room", json={"token": openid_token(govchat, member)["access_token"], "room_id": room_id})
+        assert verdict.json()["results"] == {"user": True, "room_membership": False}
+    assert govchat.request("POST", f"{GCMEET}/token", owner.access_token, json={"room_id": channel}).status_code == 200
+
+
+# --- 5 and 7. erasure follows the edit window; deactivated accounts get nothing --------------------
+
+
+def deactivate(server: GovChatServer, user: User, erase: bool) -> requests.Response:
+    auth = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user.user_id}, "password": user.password}
+    return server.client_api("POST", "/account/deactivate", user.access_token, json={"auth": auth, "erase": erase})
+
+
+def test_user_cannot_erase_their_messages_by_deactivating_with_erase(govchat: GovChatServer) -> None:
+    user = govchat.register_plain_user()
+    room_id = govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat"}).json()["room_id"]
+    sent = govchat.client_api("PUT", f"/rooms/{quote(room_id)}/send/m.room.message/{uuid.uuid4().hex}", user.access_token, json={"msgtype": "m.text", "body": "Rekod"})
+    assert sent.status_code == 200, sent.text
+    assert_refused(deactivate(govchat, user, erase=True), 403, "M_FORBIDDEN")
+    assert govchat.client_api("GET", "/account/whoami", user.access_token).status_code == 200
+    event = govchat.client_api("GET", f"/rooms/{quote(room_id)}/event/{quote(sent.json()['event_id'])}", user.access_token).json()
+    assert event["content"]["body"] == "Rekod"
+
+
+def test_an_openid_token_gets_nothing_once_its_owner_is_deactivated(govchat: GovChatServer) -> None:
+    user = govchat.register_plain_user()
+    room_id = govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat"}).json()["room_id"]
+    token = openid_token(govchat, user)
+    assert govchat.request("POST", f"{GCMEET}/verify/user", json={"token": token["access_token"]}).json()["results"] == {"user": True}
+    assert deactivate(govchat, user, erase=False).status_code == 200
+    assert govchat.request("POST", f"{GCMEET}/verify/user", json={"token": token["access_token"]}).json() == {"results": {"user": False}, "user_id": None}
+    in_room = govchat.request("POST", f"{GCMEET}/verify/user_in_room", json={"token": token["access_token"], "room_id": room_id}).json()
+    assert in_room["results"] == {"user": False, "room_membership": False}
+    assert govchat.request("POST", f"{GCMEET}/token", json={"room_id": room_id, "openid_token": token}).status_code == 401
