@@ -203,3 +203,43 @@ def test_an_openid_token_gets_nothing_once_its_owner_is_deactivated(govchat: Gov
     in_room = govchat.request("POST", f"{GCMEET}/verify/user_in_room", json={"token": token["access_token"], "room_id": room_id}).json()
     assert in_room["results"] == {"user": False, "room_membership": False}
     assert govchat.request("POST", f"{GCMEET}/token", json={"room_id": room_id, "openid_token": token}).status_code == 401
+
+
+# --- 3. a channel member's own membership event carries no text of its own ------------------------
+
+
+def member_state(server: GovChatServer, viewer: User, room_id: str, user_id: str) -> dict[str, Any]:
+    answer = server.client_api("GET", f"/rooms/{quote(room_id)}/state/m.room.member/{quote(user_id)}", viewer.access_token)
+    return dict(answer.json())
+
+
+def test_channel_member_posts_nothing_through_their_own_membership_event(govchat: GovChatServer, admin: User) -> None:
+    owner, member = govchat.register_plain_user(), govchat.register_plain_user()
+    body = {"name": "Pengumuman", "alias": f"pengumuman-{uuid.uuid4().hex[:8]}", "topic": "", "owners": [owner.user_id]}
+    room_id = govchat.request("POST", CHANNELS_API, admin.access_token, json=body).json()["room_id"]
+    post = govchat.client_api("PUT", f"/rooms/{quote(room_id)}/send/m.room.message/{uuid.uuid4().hex}", owner.access_token, json={"msgtype": "m.text", "body": "Rasmi"})
+    assert govchat.client_api("POST", f"/join/{quote(room_id)}", member.access_token, json={}).status_code == 200
+    before = member_state(govchat, owner, room_id, member.user_id)
+    fake = "PENGUMUMAN RASMI: sila log masuk di http://govchat-palsu.example"
+    state_path = f"/rooms/{quote(room_id)}/state/m.room.member/{quote(member.user_id)}"
+    attempts = [
+        govchat.client_api("PUT", state_path, member.access_token, json={**before, "body": fake, "msgtype": "m.text"}),
+        govchat.client_api("PUT", state_path, member.access_token, json={**before, "m.relates_to": {"rel_type": "m.thread", "event_id": post.json()["event_id"]}}),
+        govchat.client_api("PUT", state_path, member.access_token, json={**before, "reason": fake}),
+        govchat.client_api("PUT", state_path, member.access_token, json={**before, "displayname": fake}),
+        govchat.client_api("PUT", state_path, member.access_token, json={**before, "avatar_url": "mxc://govchat.localhost/palsu"}),
+        govchat.client_api("POST", f"/join/{quote(room_id)}", member.access_token, json={"reason": fake}),
+        govchat.client_api("POST", f"/rooms/{quote(room_id)}/leave", member.access_token, json={"reason": fake}),
+        govchat.client_api("PUT", state_path, member.access_token, json={"membership": "leave", "displayname": fake}),
+    ]
+    for answer in attempts:
+        assert_refused(answer, 403, "M_FORBIDDEN")
+    assert member_state(govchat, owner, room_id, member.user_id) == before
+    # Their global name, as set on the account, still reaches the channel; leaving stays possible.
+    renamed = govchat.client_api("PUT", f"/profile/{quote(member.user_id)}/displayname", member.access_token, json={"displayname": "Siti Aminah"})
+    assert renamed.status_code == 200, renamed.text
+    deadline = time.monotonic() + 30  # Synapse updates the rooms in a scheduled task
+    while member_state(govchat, owner, room_id, member.user_id).get("displayname") != "Siti Aminah":
+        assert time.monotonic() < deadline, "the new global name did not reach the channel"
+        time.sleep(0.2)
+    assert govchat.client_api("POST", f"/rooms/{quote(room_id)}/leave", member.access_token, json={}).status_code == 200
