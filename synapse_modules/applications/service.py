@@ -16,7 +16,7 @@ from synapse.module_api import ModuleApi
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.applications import forms, messages, metrics, workflow
 from synapse_modules.applications.config import ApplicationsConfig
-from synapse_modules.applications.store import Application, ApplicationStore, Person
+from synapse_modules.applications.store import Application, ApplicationStore, Person, SubmissionLimitReached
 from synapse_modules.common.registration_gates import Verdict
 from synapse_modules.common.synapse_internals import deactivate_account, send_server_notice
 from synapse_modules.public_channels.config import parse_public_channels_config
@@ -96,6 +96,14 @@ class ApplicationService:
         own = await self.official_email(user_id)
         if own is None:
             raise NO_OFFICIAL_EMAIL
+        if submission.applicant["email"] != own.address:
+            # Outcome mails go to this address: it must be the applicant's own, not a third party's.
+            raise ApplicationError(
+                400, "M_INVALID_PARAM",
+                f"Medan applicant.email mesti e-mel akaun anda sendiri ({own.address}). / "
+                f"The applicant.email field must be your own account's e-mail ({own.address}).",
+                "applicant.email",
+            )
         if submission.kind == forms.PUBLIC_CHANNEL and not self._config.channels_enabled:
             raise ApplicationError(
                 400, "M_INVALID_PARAM",
@@ -116,7 +124,16 @@ class ApplicationService:
             result={},
             notified_ts=None,
         )
-        await self.store.insert(application, submission.external_emails(), note="")
+        day = time.strftime("%Y-%m-%d", time.gmtime(now / 1000))
+        try:
+            await self.store.insert(application, submission.external_emails(), "", day, self._config.max_submissions_per_day)
+        except SubmissionLimitReached:
+            limit = self._config.max_submissions_per_day
+            raise ApplicationError(
+                429, "M_LIMIT_EXCEEDED",
+                f"Anda telah menghantar {limit} permohonan hari ini, had sehari; cuba lagi esok. / "
+                f"You have sent {limit} applications today, the daily limit; try again tomorrow.",
+            ) from None
         logger.info("Application %s (%s) submitted by %s", application.application_id, application.kind, user_id)
         await self._tell_heads(application)
         await self.refresh_metrics()

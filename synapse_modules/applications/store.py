@@ -62,6 +62,14 @@ _SCHEMA = (
         PRIMARY KEY (application_id, email)
     )""",
     "CREATE INDEX IF NOT EXISTS govchat_application_people_email ON govchat_application_people (email)",
+    # Submissions per applicant per UTC day (YYYY-MM-DD): the per-user limit, one conditional
+    # UPDATE per submission so that parallel requests on several workers cannot overshoot it.
+    """CREATE TABLE IF NOT EXISTS govchat_application_submissions (
+        applicant TEXT NOT NULL,
+        day TEXT NOT NULL,
+        submitted INTEGER NOT NULL,
+        PRIMARY KEY (applicant, day)
+    )""",
     """CREATE TABLE IF NOT EXISTS govchat_application_heads (
         agency_domain TEXT NOT NULL,
         user_id TEXT NOT NULL,
@@ -132,6 +140,10 @@ class Person:
     agency: Agency
 
 
+class SubmissionLimitReached(Exception):
+    """The applicant has used up today's submissions; nothing was saved."""
+
+
 class ApplicationStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
@@ -146,10 +158,26 @@ class ApplicationStore:
 
     # --- applications ---------------------------------------------------------
 
-    async def insert(self, application: Application, people_emails: Iterable[str], note: str) -> None:
+    async def insert(self, application: Application, people_emails: Iterable[str], note: str, day: str, daily_limit: int) -> None:
+        """Save a new application, counting it against the applicant's `daily_limit` for `day`.
+
+        Raises SubmissionLimitReached (and saves nothing) once the limit is used up.
+        """
         emails = list(people_emails)
 
         def insert(txn: Any) -> None:
+            txn.execute(
+                "INSERT INTO govchat_application_submissions (applicant, day, submitted) VALUES (?, ?, 0)"
+                " ON CONFLICT (applicant, day) DO NOTHING",
+                (application.applicant, day),
+            )
+            txn.execute(
+                "UPDATE govchat_application_submissions SET submitted = submitted + 1"
+                " WHERE applicant = ? AND day = ? AND submitted < ?",
+                (application.applicant, day, daily_limit),
+            )
+            if txn.rowcount != 1:
+                raise SubmissionLimitReached()
             txn.execute(
                 f"INSERT INTO govchat_applications ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (

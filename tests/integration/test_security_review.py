@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.harness import GovChatServer, User, mail_link
-from tests.integration.applications_helpers import apply, official_user
+from tests.integration.applications_helpers import API, applicant_details, apply, official_user
 
 pytestmark = pytest.mark.integration
 
@@ -243,3 +243,53 @@ def test_channel_member_posts_nothing_through_their_own_membership_event(govchat
         assert time.monotonic() < deadline, "the new global name did not reach the channel"
         time.sleep(0.2)
     assert govchat.client_api("POST", f"/rooms/{quote(room_id)}/leave", member.access_token, json={}).status_code == 200
+
+
+# --- 9. application fields cannot write into official notices; limits; the applicant's own e-mail ---
+
+FAKE_NOTICE = "Siti\n\nNOTIS KESELAMATAN: akaun anda akan disekat; sahkan di http://govchat-palsu.example"
+
+
+def channel_application(user: User, **applicant: str) -> dict[str, Any]:
+    details = {"channel_name": "Saluran Ujian", "channel_alias": "", "owner_name": "Siti", "owner_email": user.email}
+    return {"kind": "public_channel", "applicant": {**applicant_details(user.email or ""), **applicant}, "details": details}
+
+
+def my_applications(server: GovChatServer, user: User) -> list[Any]:
+    return list(server.request("GET", API, user.access_token).json()["applications"])
+
+
+def test_one_line_application_fields_refuse_line_breaks_and_control_characters(govchat: GovChatServer) -> None:
+    user = official_user(govchat, "jpa.gov.my")
+    cases = [
+        ("applicant.name", channel_application(user, name=FAKE_NOTICE)),
+        ("applicant.organisation", channel_application(user, organisation="JPA\rNOTIS KESELAMATAN")),
+        ("applicant.position", channel_application(user, position="Pegawai\u2028NOTIS KESELAMATAN")),
+        ("applicant.division", channel_application(user, division="Bahagian \u202eNOTIS")),
+    ]
+    bad_channel = channel_application(user)
+    bad_channel["details"]["channel_name"] = "Saluran\nNOTIS KESELAMATAN"
+    cases.append(("details.channel_name", bad_channel))
+    for field, body in cases:
+        answer = govchat.request("POST", API, user.access_token, json=body)
+        assert_refused(answer, 400, "M_INVALID_PARAM")
+        assert answer.json()["field"] == field
+    assert my_applications(govchat, user) == []
+
+
+def test_applicant_email_is_the_applicants_own(govchat: GovChatServer) -> None:
+    user, other = official_user(govchat, "jpa.gov.my"), official_user(govchat, "jpa.gov.my")
+    answer = govchat.request("POST", API, user.access_token, json=channel_application(user, email=other.email or ""))
+    assert_refused(answer, 400, "M_INVALID_PARAM")
+    assert answer.json()["field"] == "applicant.email"
+    assert my_applications(govchat, user) == []
+
+
+def test_submissions_per_officer_are_limited_per_day(govchat: GovChatServer) -> None:
+    user = official_user(govchat, "jpa.gov.my")
+    body = channel_application(user)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: govchat.request("POST", API, user.access_token, json=body), range(24)))
+    assert sorted(answer.status_code for answer in answers) == [201] * 20 + [429] * 4
+    assert_refused(next(answer for answer in answers if answer.status_code == 429), 429, "M_LIMIT_EXCEEDED")
+    assert len(my_applications(govchat, user)) == 20
