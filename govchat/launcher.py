@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from govchat.mailserver import LocalMailServer
+from govchat.permissions import loose_permissions_warning, owner_only_from_now_on
 from govchat.render import render_synapse_config
 from govchat.settings import PROJECT_ROOT, Settings
 
@@ -27,7 +28,11 @@ class StartupError(Exception):
 
 def run(settings: Settings) -> int:
     stopping = _install_stop_handlers()
+    owner_only_from_now_on()  # inherited by Synapse, the mail server's files and the bot
     rendered = render_synapse_config(settings)
+    warning = loose_permissions_warning(settings.data_dir)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     with ExitStack() as services:
         if settings.uses_local_mail_server:
             services.callback(_start_mail_server(settings).stop)

@@ -81,7 +81,7 @@ def port_from_env() -> int:
 
 def ensure_settings_file(data_dir: Path) -> Path:
     """Create the settings file from the documented default, never overwriting it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / SETTINGS_FILE_NAME
     if not path.exists():
         shutil.copyfile(DEFAULT_SETTINGS_FILE, path)

@@ -293,3 +293,38 @@ def test_submissions_per_officer_are_limited_per_day(govchat: GovChatServer) -> 
     assert sorted(answer.status_code for answer in answers) == [201] * 20 + [429] * 4
     assert_refused(next(answer for answer in answers if answer.status_code == 429), 429, "M_LIMIT_EXCEEDED")
     assert len(my_applications(govchat, user)) == 20
+
+
+# --- 8. the data folder is the service account's only --------------------------------------------
+
+# Written by the test harness itself, as an operator's editor would; the warning below covers them.
+HARNESS_FILES = {"govchat.yaml", "launcher.log"}
+
+
+def test_everything_govchat_writes_in_the_data_folder_is_owner_only(govchat: GovChatServer) -> None:
+    # Make sure every kind of file exists: mail with a link, database, media, the bot's store.
+    official_user(govchat)
+    upload = govchat.request("POST", "/_matrix/media/v3/upload?filename=a.txt", govchat.register_plain_user().access_token, data=b"rekod", headers={"Content-Type": "text/plain"})
+    assert upload.status_code == 200, upload.text
+    paths = [govchat.data_dir, *govchat.data_dir.rglob("*")]
+    kinds = {path.name for path in paths}
+    assert {"homeserver.db", "secrets.yaml", "signing.key", "homeserver.yaml"} <= kinds
+    assert any(path.suffix == ".eml" for path in paths) and any("media_store" in path.parts for path in paths)
+    loose = [f"{path} {oct(path.stat().st_mode & 0o777)}" for path in paths if path.name not in HARNESS_FILES and not path.is_symlink() and path.stat().st_mode & 0o077]
+    assert loose == []
+
+
+def test_start_up_warns_when_the_data_folder_was_loosened(tmp_path: Any) -> None:
+    from tests.conftest import TEST_SETTINGS
+
+    server = GovChatServer(data_dir=tmp_path / "data", settings={**TEST_SETTINGS, "bot": {"enabled": False}})
+    server.write_settings()
+    (server.data_dir / "govchat.yaml").chmod(0o644)
+    server.data_dir.chmod(0o755)
+    with server.running():
+        log = server.launcher_log()
+    warning = next((line for line in log.splitlines() if "WARNING" in line), "")
+    assert "govchat.yaml" in warning and f"chmod -R go-rwx {server.data_dir}" in warning, log
+    # Files GovChat wrote itself are owner-only even in a loosened folder.
+    for name in ("homeserver.db", "homeserver.yaml", "secrets.yaml"):
+        assert (server.data_dir / name).stat().st_mode & 0o077 == 0, name
