@@ -7,6 +7,7 @@ proves and checks that nothing changed behind the refusal.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -328,3 +329,60 @@ def test_start_up_warns_when_the_data_folder_was_loosened(tmp_path: Any) -> None
     # Files GovChat wrote itself are owner-only even in a loosened folder.
     for name in ("homeserver.db", "homeserver.yaml", "secrets.yaml"):
         assert (server.data_dir / name).stat().st_mode & 0o077 == 0, name
+
+
+# --- 6. the bot's hint for undecryptable messages follows the addressing rules and limits -------------
+
+
+def fake_encrypted(server: GovChatServer, user: User, room_id: str) -> str:
+    garbage = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+        "sender_key": "mCwtiRkNCivSDeg5LM8SGQ9ZjuHDbQ7fVIqwQhzZ7Uo",
+        "session_id": "no-such-session-" + uuid.uuid4().hex,
+        "device_id": "NOSUCHDEVICE",
+    }
+    sent = server.client_api("PUT", f"/rooms/{quote(room_id)}/send/m.room.encrypted/{uuid.uuid4().hex}", user.access_token, json=garbage)
+    assert sent.status_code == 200, sent.text
+    return str(sent.json()["event_id"])
+
+
+def bot_messages(server: GovChatServer, viewer: User, room_id: str) -> int:
+    """How many (encrypted) messages the bot sent to the room, read over raw HTTP."""
+    page = server.client_api("GET", f"/rooms/{quote(room_id)}/messages?dir=b&limit=200", viewer.access_token).json()
+    return sum(1 for event in page["chunk"] if event["sender"].startswith("@bot-govchat:") and event["type"] == "m.room.encrypted")
+
+
+def test_bot_ignores_fake_encrypted_events_in_groups_and_limits_them_in_direct_chats(govchat: GovChatServer, tmp_path: Any) -> None:
+    from nio import RoomCreateResponse, RoomPreset
+
+    from tests.integration.test_pkpa_bot import ask, bot_id, has_joined, open_direct_chat, talking_to_bot
+    from tests.nio_clients import run, sync_until
+
+    alice, bob = govchat.register_plain_user(), govchat.register_plain_user()
+
+    async def scenario() -> None:
+        async with talking_to_bot(govchat, alice, tmp_path / "alice") as (client, notices):
+            created = await client.room_create(preset=RoomPreset.private_chat, invite=[bob.user_id, bot_id(govchat)])
+            assert isinstance(created, RoomCreateResponse)
+            group = created.room_id
+            assert govchat.client_api("POST", f"/rooms/{quote(group)}/join", bob.access_token, json={}).status_code == 200
+            await sync_until(client, lambda: has_joined(client, group, bot_id(govchat)) and has_joined(client, group, bob.user_id), timeout=60)
+            for _ in range(25):
+                fake_encrypted(govchat, alice, group)
+            # A real command afterwards is answered, and is the bot's only message in the group.
+            assert "PKPA 1/2021" in (await ask(client, notices, group, "!cari PKPA 1/2021")).body
+            assert bot_messages(govchat, bob, group) == 1
+
+            direct = await open_direct_chat(client, govchat)
+            for _ in range(25):
+                fake_encrypted(govchat, alice, direct)
+            deadline = time.monotonic() + 60
+            while bot_messages(govchat, alice, direct) < 4 and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(4)
+            # Alice used one question above: the rest of the burst, one polite refusal, and a
+            # token a slow run may have refilled; not one hint per fake.
+            assert 4 <= bot_messages(govchat, alice, direct) <= 7
+
+    run(scenario())
