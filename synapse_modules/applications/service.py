@@ -110,7 +110,7 @@ class ApplicationService:
                 "Saluran awam tidak diaktifkan di pelayan ini. / Public channels are not enabled on this server.", "kind",
             )
         if submission.kind == forms.ACCOUNT_CANCELLATION:
-            await self._check_account(submission.details["account"], submission.details["account_email"])
+            await self._check_account(submission.details["account"], submission.details["account_email"], own.agency.domain)
         application = Application(
             application_id=f"{forms.FORM_NAMES[submission.kind]}-{secrets.token_hex(6)}",
             kind=submission.kind,
@@ -139,7 +139,7 @@ class ApplicationService:
         await self.refresh_metrics()
         return await self._reload(application.application_id)
 
-    async def _check_account(self, account: str, email: str) -> None:
+    async def _check_account(self, account: str, email: str, applicant_agency: str) -> None:
         info = await self._api.get_userinfo_by_id(account)
         if info is None or info.is_deactivated:
             raise ApplicationError(
@@ -154,6 +154,26 @@ class ApplicationService:
                 f"Medan details.account_email: {email} bukan e-mel akaun {account}. / "
                 f"The details.account_email field: {email} is not the e-mail of the account {account}.",
                 "details.account_email",
+            )
+        if await self._api.is_user_admin(account):
+            raise ApplicationError(
+                403, "M_FORBIDDEN",
+                f"Medan details.account: {account} ialah pentadbir pelayan; akaun pentadbir dibatalkan oleh pentadbir lain "
+                "melalui API pentadbir, bukan melalui borang A5. / "
+                f"The details.account field: {account} is a server administrator; administrators' accounts are cancelled "
+                "by another administrator through the admin API, not with form A5.",
+                "details.account",
+            )
+        agency = await self.store.agency_of_account(account)
+        if agency is None or agency.domain != applicant_agency:
+            # The head who endorses is the applicant's: the account must be of the same agency.
+            raise ApplicationError(
+                403, "M_FORBIDDEN",
+                f"Medan details.account: akaun {account} bukan daripada agensi anda ({applicant_agency}); "
+                "permohonan dibuat oleh agensi akaun itu sendiri. / "
+                f"The details.account field: the account {account} is not of your agency ({applicant_agency}); "
+                "its own agency applies.",
+                "details.account",
             )
 
     async def visible(self, viewer: workflow.Viewer, application_id: str) -> Application:

@@ -20,7 +20,7 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 from synapse_modules.applications import workflow
-from synapse_modules.govchat_auth.store import EmailAccountStore
+from synapse_modules.govchat_auth.store import EmailAccountStore, UserAgencyStore
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS govchat_applications (
@@ -149,6 +149,7 @@ class ApplicationStore:
         self._api = api
         self._schema_ready = False
         self._mailboxes = EmailAccountStore(api)
+        self._agencies = UserAgencyStore(api)
 
     async def _run(self, desc: str, function: Any, *args: Any) -> Any:
         if not self._schema_ready:
@@ -337,6 +338,9 @@ class ApplicationStore:
     async def user_for_email(self, email: str) -> str | None:
         """The account the address was bound to, from GovChat's record (it may have been deactivated since)."""
         return await self._mailboxes.account_for_email(email)
+
+    async def agency_of_account(self, user_id: str) -> Agency | None:
+        return await self._agencies.agency_of(user_id)
 
     async def emails_of_account(self, user_id: str) -> list[str]:
         return await self._mailboxes.emails_of_account(user_id)

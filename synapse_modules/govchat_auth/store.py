@@ -97,6 +97,18 @@ class UserAgencyStore:
 
         await self._api.run_db_interaction("govchat_record_user_agency", insert)
 
+    async def agency_of(self, user_id: str) -> Agency | None:
+        """The agency the user registered under, or None (scripted and administrators' accounts)."""
+        await self._ensure_table()
+
+        def select(txn: Any) -> tuple[Any, ...] | None:
+            txn.execute("SELECT agency_domain, agency_name, ministry FROM govchat_user_agencies WHERE user_id = ?", (user_id,))
+            row = txn.fetchone()
+            return tuple(row) if row is not None else None
+
+        row = await self._api.run_db_interaction("govchat_agency_of_user", select)
+        return Agency(domain=row[0], name=row[1], ministry=row[2]) if row else None
+
     async def page(self, after_user_id: str, limit: int) -> list[UserAgency]:
         """Up to `limit` records ordered by user ID, starting after `after_user_id`."""
         await self._ensure_table()

@@ -386,3 +386,22 @@ def test_bot_ignores_fake_encrypted_events_in_groups_and_limits_them_in_direct_c
             assert 4 <= bot_messages(govchat, alice, direct) <= 7
 
     run(scenario())
+
+
+# --- lower severity: A5 targets only accounts of the applicant's own agency, never administrators ----
+
+
+def test_cancellation_is_for_accounts_of_the_applicants_agency_and_never_an_administrator(govchat: GovChatServer, admin: User) -> None:
+    applicant, elsewhere = official_user(govchat), official_user(govchat, "jpa.gov.my")
+    assert elsewhere.email is not None
+    # An administrator with an official e-mail of the applicant's own agency.
+    boss = official_user(govchat)
+    assert boss.email is not None
+    made_admin = govchat.request("PUT", f"/_synapse/admin/v2/users/{quote(boss.user_id)}", admin.access_token, json={"admin": True})
+    assert made_admin.status_code == 200, made_admin.text
+    for target, email in ((elsewhere, elsewhere.email), (boss, boss.email)):
+        details = {"account": target.user_id, "account_email": email, "reason": "Diambil alih", "effective_date": "2030-01-01"}
+        answer = apply(govchat, applicant, "account_cancellation", details)
+        assert_refused(answer, 403, "M_FORBIDDEN")
+        assert answer.json()["field"] == "details.account"
+    assert my_applications(govchat, applicant) == []
