@@ -47,6 +47,7 @@ def render_synapse_config(settings: Settings) -> RenderedConfig:
         "metrics": settings.values["metrics"],
         "template_dir": str(TEMPLATE_DIR / "templates"),
         "gcmeet_domain": settings.values["gcmeet"]["domain"],
+        "hide_existing_accounts": settings.values["registration"]["hide_existing_accounts"],
     }
     environment = _jinja_environment()
     _write_atomically(log_config, environment.get_template("log.yaml.j2").render(context))
