@@ -34,6 +34,7 @@ REFUSALS = Counter(
 )
 
 START_UP_RETRY_SECONDS = 5
+MAX_ALLOWED_ROOMS_CHECKED = 50
 START_UP_ATTEMPTS = 60
 
 
@@ -132,7 +133,7 @@ class PublicChannels:
         return Codes.FORBIDDEN, {"error": refusal}
 
     async def _circumstances(self, event: EventBase, in_channel: bool) -> rules.Circumstances:
-        needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES) and event.sender != self.service.system_user
+        needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES, rules.HISTORY_VISIBILITY) and event.sender != self.service.system_user
         is_admin = await self._api.is_user_admin(event.sender) if needs_account else False
         deactivated = False
         if needs_account and event.type == rules.MEMBERSHIP and event.content.get("membership") == "leave":
@@ -143,13 +144,26 @@ class PublicChannels:
         if in_channel and needs_account and own_membership and self._api.is_mine(event.sender):
             found = await self._api.get_profile_for_user(event.sender[1:].split(":", 1)[0])
             profile = rules.Profile(display_name=found.display_name, avatar_url=found.avatar_url)
+        allows_channel_members = False
+        if needs_account and not is_admin and event.type == rules.JOIN_RULES and event.content.get("join_rule") in rules.RESTRICTED_JOIN_RULES:
+            allows_channel_members = await self._any_channel(_allowed_room_ids(event.content))
         return rules.Circumstances(
             system_user_id=self.service.system_user,
             sender_is_admin=is_admin,
             sender_is_deactivated=deactivated,
             info_mandatory=self._config.info_mandatory,
             sender_profile=profile,
+            allows_channel_members=allows_channel_members,
         )
+
+    async def _any_channel(self, room_ids: list[str]) -> bool:
+        if len(room_ids) > MAX_ALLOWED_ROOMS_CHECKED:
+            return True  # fail closed rather than look up an unbounded list
+        for room_id in room_ids:
+            state = await self._api.get_room_state(room_id, [(CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY)])
+            if (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY) in state:
+                return True
+        return False
 
 
 def _proposed(event: EventBase) -> rules.ProposedEvent:
@@ -166,7 +180,19 @@ def _proposed(event: EventBase) -> rules.ProposedEvent:
         extra_member_keys=frozenset(event.content) - rules.MEMBER_CONTENT_KEYS if is_member_event else frozenset(),
         displayname=event.content.get("displayname") if is_member_event else None,
         avatar_url=event.content.get("avatar_url") if is_member_event else None,
+        history_visibility=_text_or_none(event.content.get("history_visibility")) if event.type == rules.HISTORY_VISIBILITY else None,
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _allowed_room_ids(content: Any) -> list[str]:
+    """The rooms a restricted join rule lets members of join from (MSC3083 `allow`)."""
+    allow = content.get("allow")
+    entries = allow if isinstance(allow, list) else []
+    return [entry["room_id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("room_id"), str)]
 
 
 def _room_facts(event: EventBase, state: StateMap[EventBase]) -> rules.RoomFacts:

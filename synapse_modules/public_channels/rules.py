@@ -21,8 +21,11 @@ Rule table for an event in a channel (a room whose state holds the marker):
 | nobody but the system user      | power levels, join rules, encryption, history visibility, aliases,  |
 |                                 | the marker, or any other state event                                |
 
-Outside channels only two rules apply: the marker may be sent by the system user
-only, and only server administrators may make a room public (join rule `public`).
+Outside channels only these rules apply: the marker may be sent by the system user
+only, and only server administrators may make a room public: join rule `public`, a
+`restricted` / `knock_restricted` join rule allowing the members of a channel (every
+user is in INFO, so that is public in all but name), or `world_readable` history,
+which lets non-members read.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, ChannelMa
 MEMBERSHIP = "m.room.member"
 REDACTION = "m.room.redaction"
 JOIN_RULES = "m.room.join_rules"
+HISTORY_VISIBILITY = "m.room.history_visibility"
+RESTRICTED_JOIN_RULES = frozenset({"restricted", "knock_restricted"})
 
 # State an owner may change: how the channel presents itself, nothing about who may do what.
 OWNER_STATE_TYPES = frozenset({"m.room.name", "m.room.topic", "m.room.avatar", "m.room.pinned_events"})
@@ -121,6 +126,7 @@ class ProposedEvent:
     extra_member_keys: frozenset[str] = frozenset()
     displayname: object = None
     avatar_url: object = None
+    history_visibility: str | None = None  # for m.room.history_visibility
 
     @property
     def is_state(self) -> bool:
@@ -155,6 +161,8 @@ class Circumstances:
     info_mandatory: bool
     # Needed for the sender's own membership events in a channel; None: unknown (another server's user).
     sender_profile: Profile | None = None
+    # For a restricted join rule: whether a room it lets members of join from is a channel.
+    allows_channel_members: bool = False
 
 
 def decide(event: ProposedEvent, room: RoomFacts, how: Circumstances) -> Verdict:
@@ -185,7 +193,12 @@ def _decide_outside_channels(event: ProposedEvent, how: Circumstances) -> Verdic
         return allow("membership outside channels")
     if event.is_state and event.type == CHANNEL_MARKER_EVENT_TYPE:
         return refuse("marker is reserved", MARKER_RESERVED)
-    if event.type == JOIN_RULES and event.is_state and event.join_rule == "public" and not how.sender_is_admin:
+    if event.type == JOIN_RULES and event.is_state and not how.sender_is_admin:
+        if event.join_rule == "public":
+            return refuse("public rooms are for administrators", PUBLIC_ROOMS_RESERVED)
+        if event.join_rule in RESTRICTED_JOIN_RULES and how.allows_channel_members:
+            return refuse("public rooms are for administrators", PUBLIC_ROOMS_RESERVED)
+    if event.type == HISTORY_VISIBILITY and event.is_state and event.history_visibility == "world_readable" and not how.sender_is_admin:
         return refuse("public rooms are for administrators", PUBLIC_ROOMS_RESERVED)
     return allow("ordinary room")
 

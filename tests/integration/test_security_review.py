@@ -405,3 +405,29 @@ def test_cancellation_is_for_accounts_of_the_applicants_agency_and_never_an_admi
         assert_refused(answer, 403, "M_FORBIDDEN")
         assert answer.json()["field"] == "details.account"
     assert my_applications(govchat, applicant) == []
+
+
+# --- lower severity: rooms that are public in all but name are for administrators ----------------------
+
+
+def test_ordinary_user_cannot_open_a_room_to_every_info_member_or_to_non_members(govchat: GovChatServer) -> None:
+    user = govchat.register_plain_user()
+    info = info_room(govchat, user)
+    private = govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat", "room_version": "10"}).json()["room_id"]
+    other = govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat"}).json()["room_id"]
+    state = f"/rooms/{quote(private)}/state"
+    via_info = {"join_rule": "restricted", "allow": [{"type": "m.room_membership", "room_id": info}]}
+    attempts = [
+        govchat.client_api("PUT", f"{state}/m.room.join_rules/", user.access_token, json=via_info),
+        govchat.client_api("PUT", f"{state}/m.room.join_rules/", user.access_token, json={**via_info, "join_rule": "knock_restricted"}),
+        govchat.client_api("PUT", f"{state}/m.room.history_visibility/", user.access_token, json={"history_visibility": "world_readable"}),
+        govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat", "room_version": "10", "initial_state": [{"type": "m.room.join_rules", "state_key": "", "content": via_info}]}),
+        govchat.client_api("POST", "/createRoom", user.access_token, json={"preset": "private_chat", "initial_state": [{"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "world_readable"}}]}),
+    ]
+    for answer in attempts:
+        assert_refused(answer, 403, "M_FORBIDDEN")
+    rules_now = govchat.client_api("GET", f"{state}/m.room.join_rules/", user.access_token).json()
+    assert rules_now["join_rule"] == "invite"
+    # Restricting to the members of one's own private room stays possible.
+    own = {"join_rule": "restricted", "allow": [{"type": "m.room_membership", "room_id": other}]}
+    assert govchat.client_api("PUT", f"{state}/m.room.join_rules/", user.access_token, json=own).status_code == 200
