@@ -367,8 +367,16 @@ class ApplicationService:
             await self._end_permission(person)
         await self.refresh_metrics()
 
+    async def _active_account_for_email(self, email: str) -> str | None:
+        """The active account GovChat's record binds the address to (never what a user could change)."""
+        user_id = await self.store.user_for_email(email)
+        if user_id is None:
+            return None
+        info = await self._api.get_userinfo_by_id(user_id)
+        return user_id if info is not None and not info.is_deactivated else None
+
     async def _remind(self, person: Person) -> None:
-        user_id = await self.store.user_for_email(person.email)
+        user_id = await self._active_account_for_email(person.email)
         if user_id is None:
             return  # not registered (yet): no account to warn about; asked again on the next run
         message = messages.permission_ending(person)
@@ -378,7 +386,7 @@ class ApplicationService:
         await self.store.mark_person(person, "reminded_ts", now_ms(), "reminded", f"{person.email}: {', '.join(sent) or '-'}")
 
     async def _end_permission(self, person: Person) -> None:
-        user_id = await self.store.user_for_email(person.email)
+        user_id = await self._active_account_for_email(person.email)
         note = f"{person.email}: tiada akaun / no account"
         if user_id is not None:
             application = await self.store.get(person.application_id)
