@@ -30,9 +30,6 @@ def run(settings: Settings) -> int:
     stopping = _install_stop_handlers()
     owner_only_from_now_on()  # inherited by Synapse, the mail server's files and the bot
     rendered = render_synapse_config(settings)
-    warning = loose_permissions_warning(settings.data_dir)
-    if warning is not None:
-        print(warning, file=sys.stderr, flush=True)
     with ExitStack() as services:
         if settings.uses_local_mail_server:
             services.callback(_start_mail_server(settings).stop)
@@ -46,6 +43,10 @@ def run(settings: Settings) -> int:
         for companion in companions:
             companion.start()
             services.callback(companion.stop)
+        # Once everything has written its files (database, mail folder, bot store), just above the banner.
+        warning = loose_permissions_warning(settings.data_dir)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
         _print_banner(settings, rendered.homeserver_config)
         while synapse.poll() is None and not stopping:
             for companion in companions:

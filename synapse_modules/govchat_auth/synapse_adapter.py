@@ -32,7 +32,6 @@ from synapse.handlers.password_policy import PasswordPolicyHandler
 from synapse.http.site import SynapseRequest
 from synapse.rest.client.account import (
     EmailThreepidRequestTokenRestServlet,
-    MsisdnThreepidRequestTokenRestServlet,
     ThreepidAddRestServlet,
     ThreepidDeleteRestServlet,
     ThreepidRestServlet,
@@ -75,21 +74,22 @@ _THREEPID_CHANGE_SERVLETS: tuple[type, ...] = (
     ThreepidAddRestServlet,
     ThreepidDeleteRestServlet,
     EmailThreepidRequestTokenRestServlet,
-    MsisdnThreepidRequestTokenRestServlet,
 )
 
 
 def install(email_refusal: EmailRefusal, threepid_change_refusal: str) -> None:
     """Install the wrappers; safe to call more than once in one process."""
-    for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailThreepidRequestTokenRestServlet):
-        _refuse_emails_first(servlet_class, email_refusal)
     for locked_class in _THREEPID_CHANGE_SERVLETS:
         _refuse_threepid_changes(locked_class, threepid_change_refusal)
+    # Outermost: an address that could never register is refused for that reason first.
+    for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailThreepidRequestTokenRestServlet):
+        _refuse_emails_first(servlet_class, email_refusal)
     _reword_password_refusals()
 
 
 def _refuse_threepid_changes(servlet_class: type, sentence: str) -> None:
-    """Wrap on_POST (the outermost wrapper): the official e-mail is the account's identity (R1.2)."""
+    """Wrap on_POST: the official e-mail is the account's identity (R1.2). Phone numbers need no
+    wrapper: `is_3pid_allowed` refuses every medium but e-mail, and no SMS sender is configured."""
     original: Callable[[Any, SynapseRequest], Awaitable[Any]] = servlet_class.on_POST  # type: ignore[attr-defined]
     if getattr(original, "govchat_threepid_locked", False):
         return
