@@ -23,6 +23,7 @@ from govchat.cli_report import add_report_commands
 from govchat.deploy import DeployPlan, write_deployment
 from govchat.launcher import StartupError, run, upgrade_schema
 from govchat.migrate import MigrationFailed, MigrationRefused, migrate
+from govchat.permissions import owner_only_from_now_on
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
 
@@ -36,6 +37,8 @@ class CommandError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
+    # Before the first file is written (govchat.yaml, the rendered config, the database).
+    owner_only_from_now_on()
     try:
         settings = load_settings(data_dir_from_env(), port_from_env())
         return int(arguments.handler(settings, arguments))

@@ -21,6 +21,7 @@ import yaml
 
 from govchat.layout import GENERIC_WORKER_APP, Endpoint, Layout
 from govchat.mailserver import LocalMailServer
+from govchat.permissions import loose_permissions_warning, owner_only_from_now_on
 from govchat.postgres import PostgresError, local_postgres
 from govchat.proxy import ProxyError, nginx_command, render_nginx_config
 from govchat.render import RUN_DIR, RenderedConfig, render_synapse_config
@@ -38,6 +39,7 @@ class StartupError(Exception):
 
 def run(settings: Settings) -> int:
     stopping = _install_stop_handlers()
+    owner_only_from_now_on()  # inherited by Synapse, the mail server's files and the bot
     rendered = render_synapse_config(settings)
     with ExitStack() as services:
         if settings.uses_local_mail_server:
@@ -61,6 +63,10 @@ def run(settings: Settings) -> int:
             return 0
         for companion in _companion_services(settings):
             start(companion)
+        # Once everything has written its files (database, mail folder, bot store), just above the banner.
+        warning = loose_permissions_warning(settings.data_dir)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
         _print_banner(settings, rendered.homeserver_config)
         while synapse.process is not None and synapse.process.poll() is None and not stopping:
             for service in supervised:

@@ -126,6 +126,7 @@ def render_into(settings: Settings, layout: Layout | None, target: Target, datab
         "metrics_host": layout.main.host if layout else "127.0.0.1",
         "template_dir": str(target.project_root / "config" / "templates"),
         "gcmeet_domain": settings.values["gcmeet"]["domain"],
+        "hide_existing_accounts": settings.values["registration"]["hide_existing_accounts"],
     }
     environment = _jinja_environment()
     _write_atomically(target.written(log_config), environment.get_template("log.yaml.j2").render(context))

@@ -27,6 +27,9 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    # (Synapse table, statement): run only where that table exists, i.e. on a database
+    # Synapse already set up; a new one has no rows to carry over.
+    backfills: tuple[tuple[str, str], ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -163,6 +166,37 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "which account holds each official mailbox; submissions per officer per day",
+        (
+            # One row per mailbox: 'pending' while a registration with it is under way, 'bound' once an
+            # account holds it. Lifecycle look-ups read this, never what a user can change (issue 12).
+            """CREATE TABLE govchat_email_accounts (
+                email TEXT NOT NULL PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                updated_ts BIGINT NOT NULL
+            )""",
+            "CREATE INDEX govchat_email_accounts_user ON govchat_email_accounts (user_id)",
+            # Submissions per applicant per UTC day (YYYY-MM-DD), counted by one conditional UPDATE.
+            """CREATE TABLE govchat_application_submissions (
+                applicant TEXT NOT NULL,
+                day TEXT NOT NULL,
+                submitted INTEGER NOT NULL,
+                PRIMARY KEY (applicant, day)
+            )""",
+        ),
+        backfills=(
+            (
+                "user_threepids",
+                # Accounts bound before the table existed (Synapse 1.163 stores addresses lower-case).
+                """INSERT INTO govchat_email_accounts (email, user_id, state, updated_ts)
+                SELECT address, user_id, 'bound', added_at FROM user_threepids WHERE medium = 'email'
+                ON CONFLICT (email) DO NOTHING""",
+            ),
+        ),
+),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -214,7 +248,8 @@ def upgrade(connection: Any, dialect: str) -> list[int]:
             f"INSERT INTO govchat_schema_version (version, description, applied_ts) VALUES ({placeholder}, {placeholder}, {placeholder})",
             (migration.version, migration.description, int(time.time() * 1000)),
         )
-        _in_transaction(connection, dialect, list(migration.statements), record)
+        backfills = [statement for table, statement in migration.backfills if _table_exists(connection, dialect, table)]
+        _in_transaction(connection, dialect, list(migration.statements) + backfills, record)
         applied.append(migration.version)
     return applied
 
@@ -269,6 +304,19 @@ def _version_table_exists(cursor: Any, dialect: str) -> bool:
     else:
         cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'govchat_schema_version'")
     return cursor.fetchone() is not None
+
+
+def _table_exists(connection: Any, dialect: str, table: str) -> bool:
+    cursor = connection.cursor()
+    try:
+        if dialect == SQLITE:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        else:
+            cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_name = %s AND table_schema = current_schema()", (table,))
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
+        _end_read(connection, dialect)
 
 
 def _end_read(connection: Any, dialect: str) -> None:

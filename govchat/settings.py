@@ -101,7 +101,7 @@ def port_from_env() -> int:
 
 def ensure_settings_file(data_dir: Path) -> Path:
     """Create the settings file from the documented default, never overwriting it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / SETTINGS_FILE_NAME
     if not path.exists():
         shutil.copyfile(DEFAULT_SETTINGS_FILE, path)
@@ -323,6 +323,10 @@ def _check_interval_problem(value: int) -> str | None:
     return None if 1 <= value <= 86400 else f"must be from 1 to 86400 seconds, got {value}"
 
 
+def _submissions_per_day_problem(value: int) -> str | None:
+    return None if 1 <= value <= 1000 else f"must be from 1 to 1000 applications, got {value}"
+
+
 def _helpdesk_email_problem(value: str) -> str | None:
     if not re.fullmatch(r"[^<>@\s]+@[^<>@\s]+", value):
         return f"must be an address such as helpdesk@example.gov.my, got {value!r}"
@@ -399,6 +403,7 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "applications.review_period_days": _review_period_problem,
     "applications.reminder_days": _reminder_days_problem,
     "applications.check_interval_seconds": _check_interval_problem,
+    "applications.max_submissions_per_day": _submissions_per_day_problem,
     "portal.helpdesk_email": _helpdesk_email_problem,
     "portal.web_client_url": _baseurl_problem,
     "directory.agencies": _directory_agencies_problem,

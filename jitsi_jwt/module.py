@@ -5,11 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from synapse.api.errors import Codes, SynapseError
 from synapse.module_api import ModuleApi
 
 from jitsi_jwt import synapse_adapter
 from jitsi_jwt.config import GCMeetConfig, asap_file_name, parse_gcmeet_config
-from jitsi_jwt.rules import Member, avatar_http_url, display_name, is_joined, power_level
+from jitsi_jwt.rules import (
+    CHANNEL_MEETINGS_FOR_OWNERS,
+    Member,
+    avatar_http_url,
+    display_name,
+    is_joined,
+    may_meet_in_channel,
+    power_level,
+)
 from jitsi_jwt.servlets import (
     GCMEET_PREFIX,
     AsapPublicKeyResource,
@@ -17,6 +26,7 @@ from jitsi_jwt.servlets import (
     VerifyUserInRoomResource,
     VerifyUserResource,
 )
+from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
 from synapse_modules.common.rate_limit import SharedTokenBucket
 from synapse_modules.common.schema_check import require_schema
 
@@ -45,18 +55,31 @@ class GCMeet:
         return parse_gcmeet_config(config)
 
     async def openid_token_owner(self, token: str) -> str | None:
-        return await synapse_adapter.openid_token_owner(self._api, token, self._api.get_current_time_msec())
+        """The token's active owner: an OpenID token outlives its owner's deactivation, its answer does not."""
+        user_id = await synapse_adapter.openid_token_owner(self._api, token, self._api.get_current_time_msec())
+        if user_id is None:
+            return None
+        info = await self._api.get_userinfo_by_id(user_id)
+        return user_id if info is not None and not info.is_deactivated else None
 
     async def joined_member(self, room_id: str, user_id: str) -> tuple[Member | None, dict[str, Any] | None]:
-        """The user as a joined member of the room (None otherwise), and the room's power levels."""
+        """The user as a joined member of the room (None otherwise), and the room's power levels.
+
+        In a public channel a joined member who is not an owner is refused outright (403).
+        """
+        marker_key = (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY)
         state = await self._api.get_room_state(
             room_id,
-            [("m.room.member", user_id), ("m.room.power_levels", ""), ("m.room.create", "")],
+            [("m.room.member", user_id), ("m.room.power_levels", ""), ("m.room.create", ""), marker_key],
         )
         member_event = state.get(("m.room.member", user_id))
         member_content = dict(member_event.content) if member_event is not None else None
         if not is_joined(member_content):
             return None, None
+        marker_event = state.get(marker_key)
+        owners = marker_from_content(marker_event.content).owners if marker_event is not None else None
+        if not may_meet_in_channel(user_id, owners):
+            raise SynapseError(403, CHANNEL_MEETINGS_FOR_OWNERS, Codes.FORBIDDEN)
         levels_event = state.get(("m.room.power_levels", ""))
         levels = dict(levels_event.content) if levels_event is not None else None
         creators, outrank = synapse_adapter.creators_of(state.get(("m.room.create", "")))

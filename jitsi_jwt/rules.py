@@ -79,6 +79,20 @@ def room_id_from_conference(conference: str) -> str | None:
     return room_id if is_valid_room_id(room_id) else None
 
 
+CHANNEL_MEETINGS_FOR_OWNERS = (
+    "Di saluran awam, hanya pemilik saluran boleh mengadakan panggilan video; ahli lain hanya membaca. / "
+    "In public channels only the channel's owners can hold video meetings; other members read only."
+)
+
+
+def may_meet_in_channel(user_id: str, channel_owners: frozenset[str] | None) -> bool:
+    """Public channels (INFO among them) are broadcasts: a meeting there is for its owners only.
+
+    `channel_owners` is None for a room that is not a channel: every joined member may meet.
+    """
+    return channel_owners is None or user_id in channel_owners
+
+
 def is_joined(member_content: Mapping[str, Any] | None) -> bool:
     """Only "join" counts: invited, knocking, left and banned users stay outside."""
     return member_content is not None and member_content.get("membership") == "join"

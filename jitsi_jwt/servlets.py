@@ -147,6 +147,8 @@ class VerifyUserInRoomResource(DirectServeJsonResource):
         await _check_rate(self._limits, user_id)
         try:
             member, levels = await self._members.joined_member(room_id, user_id)
+        except SynapseError:
+            member, levels = None, None  # refused by a rule (a channel member who is not an owner)
         except Exception:
             logger.exception("GCMeet verification failed")
             member, levels = None, None  # fail closed

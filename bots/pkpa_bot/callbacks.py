@@ -66,7 +66,18 @@ class BotCallbacks:
         await self._answer_once(room.room_id, event.event_id, event.sender, question)
 
     async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """A hint to verify the session, under the same addressing rules and limits as questions.
+
+        In a group the bot cannot tell whether it was addressed (the mention is inside the
+        ciphertext), so only direct chats get a hint; each hint takes one of the sender's
+        questions, so a flood of fake encrypted events gets the one polite refusal, then silence.
+        """
         if event.sender == self.client.user_id or event.server_timestamp < self.not_before_ms:
+            return
+        if server_of(event.sender) != server_of(self.client.user_id) or not is_direct_chat(room):
+            NOT_ANSWERED.labels(reason="undecryptable_not_addressed").inc()
+            return
+        if not await self._within_limit(room.room_id, event.event_id, event.sender, time.time()):
             return
         try:
             await self.client.request_room_key(event)
@@ -104,15 +115,21 @@ class BotCallbacks:
         stripped = re.sub(r"@?(?:" + "|".join(names) + r")\s*[:,]?", " ", body, flags=re.IGNORECASE)
         return " ".join(stripped.split())
 
-    async def _answer_once(self, room_id: str, event_id: str, sender: str, question: str) -> None:
-        now = time.time()
+    async def _within_limit(self, room_id: str, event_id: str, sender: str, now: float) -> bool:
+        """Take one of the sender's questions; once they are used up, answer politely once, then stay silent."""
         if not self.limiter.allow(sender, now):
             NOT_ANSWERED.labels(reason="rate_limited").inc()
             if sender not in self._warned_limited and self.answered.claim(event_id, int(now * 1000)):
                 self._warned_limited.add(sender)
                 await send_reply(self.client, room_id, event_id, RATE_LIMITED)
-            return
+            return False
         self._warned_limited.discard(sender)
+        return True
+
+    async def _answer_once(self, room_id: str, event_id: str, sender: str, question: str) -> None:
+        now = time.time()
+        if not await self._within_limit(room_id, event_id, sender, now):
+            return
         if not self.answered.claim(event_id, int(now * 1000)):
             return
         try:

@@ -19,6 +19,7 @@ from bots.pkpa_bot.answered import AnsweredLog
 from bots.pkpa_bot.callbacks import BotCallbacks
 from bots.pkpa_bot.ratelimit import RateLimiter
 from bots.pkpa_bot.search import SearchEngine
+from govchat.permissions import owner_only_from_now_on
 from govchat.secrets import ensure_secrets
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
 
@@ -79,6 +80,7 @@ async def _sync_until_stopped(client: AsyncClient) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s pkpa_bot %(levelname)s %(message)s")
     logging.getLogger("nio").setLevel(logging.WARNING)
+    owner_only_from_now_on()  # the crypto store and credentials are for the service account only
     try:
         settings = load_settings(data_dir_from_env(), port_from_env())
     except SettingsError as error:

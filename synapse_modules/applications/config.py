@@ -22,6 +22,7 @@ class ApplicationsConfig:
     reminder_days: int
     check_interval_seconds: int
     channels_enabled: bool
+    max_submissions_per_day: int = 20
 
 
 def parse_applications_config(config: dict[str, Any]) -> ApplicationsConfig:
@@ -46,6 +47,7 @@ def parse_applications_config(config: dict[str, Any]) -> ApplicationsConfig:
         reminder_days=_whole_number(config, "reminder_days", 7, 0, 365),
         check_interval_seconds=_whole_number(config, "check_interval_seconds", 3600, 1, 86400),
         channels_enabled=config.get("channels_enabled", True) is True,
+        max_submissions_per_day=_whole_number(config, "max_submissions_per_day", 20, 1, 1000),
     )
 
 

@@ -9,6 +9,7 @@ field (`applicant.phone`, `details.users[2].email`, ...).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -232,23 +233,46 @@ def parse_moment(raw: Any, field: str, end_of_day: bool) -> int:
 
 def parse_note(body: Any, required: bool) -> str:
     note = body.get("note", "") if isinstance(body, dict) else ""
-    if not isinstance(note, str) or len(note) > MAX_LONG_TEXT:
+    if not isinstance(note, str) or len(note) > MAX_LONG_TEXT or has_forbidden_characters(note, multiline=True):
         raise InvalidField("note", f"Medan note mesti teks hingga {MAX_LONG_TEXT} aksara.", f"The note field must be text of at most {MAX_LONG_TEXT} characters.")
     if required and not note.strip():
         raise _missing("note", "note")
     return note.strip()
 
 
+def has_forbidden_characters(value: str, multiline: bool) -> bool:
+    """Control, format (bidi overrides, zero-width) and line/paragraph-separator characters.
+
+    One-line fields go verbatim into notices and mails from GovChat's own accounts: a line
+    break there would let an applicant write a paragraph of their own (a fake "NOTIS
+    KESELAMATAN" with a link) into what a head of department receives. Multi-line fields
+    (purpose, reason, notes) keep line breaks and tabs only.
+    """
+    for char in value:
+        if multiline and char in "\n\r\t":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return True
+    return False
+
+
 def _text(raw: dict[str, Any], key: str, field: str, limit: int = MAX_TEXT) -> str:
     value = raw.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise _missing(field, key)
-    if not isinstance(value, str) or len(value.strip()) > limit or any(ord(char) < 0x20 and char not in "\n\r\t" for char in value):
+    multiline = limit > MAX_TEXT
+    if not isinstance(value, str) or len(value.strip()) > limit or has_forbidden_characters(value, multiline):
         malay, english = LABELS.get(key, (key, key))
+        if multiline:
+            raise InvalidField(
+                field,
+                f"Medan {field} ({malay}) mesti teks hingga {limit} aksara, tanpa aksara kawalan.",
+                f"The {field} field ({english}) must be text of at most {limit} characters, without control characters.",
+            )
         raise InvalidField(
             field,
-            f"Medan {field} ({malay}) mesti teks hingga {limit} aksara.",
-            f"The {field} field ({english}) must be text of at most {limit} characters.",
+            f"Medan {field} ({malay}) mesti satu baris teks hingga {limit} aksara, tanpa baris baharu atau aksara kawalan.",
+            f"The {field} field ({english}) must be one line of text of at most {limit} characters, without line breaks or control characters.",
         )
     return value.strip()
 

@@ -34,6 +34,11 @@ class Message:
         return f"<!DOCTYPE html><html><body>{paragraphs}</body></html>"
 
 
+def one_line(text: str) -> str:
+    """Text from a form, as one line: whatever got stored, it cannot start a paragraph of its own."""
+    return " ".join(str(text).split())
+
+
 def format_moment(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, forms.MALAYSIA).strftime("%Y-%m-%d %H:%M")
 
@@ -43,7 +48,7 @@ def outcome(application: Application, link: str) -> Message:
     malay_kind, english_kind = KIND_NAMES[application.kind]
     ref = application.application_id
     if application.state == workflow.REJECTED:
-        note = _last_note(application, "rejected")
+        note = f"\u201c{one_line(_last_note(application, 'rejected'))}\u201d"
         malay = f"Permohonan {malay_kind} anda ({ref}) ditolak. Catatan: {note}"
         english = f"Your application, {english_kind} ({ref}), was rejected. Note: {note}"
     else:
@@ -77,15 +82,15 @@ def _carried_out_sentences(application: Application) -> tuple[str, str]:
     owner_malay = f" Pemilik ({pending}) akan dilantik sebaik sahaja mendaftar." if pending else ""
     owner_english = f" The owner ({pending}) will be appointed as soon as they register." if pending else ""
     return (
-        f"Permohonan A6 anda ({ref}) telah dilaksanakan: saluran {details['channel_name']} ({alias}) telah diwujudkan.{owner_malay}",
-        f"Your application A6 ({ref}) was carried out: the channel {details['channel_name']} ({alias}) has been created.{owner_english}",
+        f"Permohonan A6 anda ({ref}) telah dilaksanakan: saluran {one_line(details['channel_name'])} ({alias}) telah diwujudkan.{owner_malay}",
+        f"Your application A6 ({ref}) was carried out: the channel {one_line(details['channel_name'])} ({alias}) has been created.{owner_english}",
     )
 
 
 def waiting_for_head(application: Application, link: str) -> Message:
     malay_kind, english_kind = KIND_NAMES[application.kind]
     ref = application.application_id
-    name = application.form["applicant"]["name"]
+    name = one_line(application.form["applicant"]["name"])
     return Message(
         subject=f"[GovChat] {malay_kind} {ref}: menunggu sokongan / awaiting endorsement",
         text=(

@@ -35,7 +35,7 @@ class Applications:
     def __init__(self, config: ApplicationsConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
-        require_schema(api, 3)
+        require_schema(api, 4)
         self.service = ApplicationService(api, config, ApplicationStore(api))
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/applications", ApplicationsResource(api, self.service))
         api.register_web_resource(WEB_PREFIX, ApplicationPages(api, self.service))

@@ -16,7 +16,7 @@ from synapse.module_api import ModuleApi
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.applications import forms, messages, metrics, workflow
 from synapse_modules.applications.config import ApplicationsConfig
-from synapse_modules.applications.store import Application, ApplicationStore, Person
+from synapse_modules.applications.store import Application, ApplicationStore, Person, SubmissionLimitReached
 from synapse_modules.common import outbox
 from synapse_modules.common.registration_gates import Verdict
 from synapse_modules.public_channels.config import parse_public_channels_config
@@ -77,12 +77,14 @@ class ApplicationService:
         return workflow.Viewer(user_id=user_id, is_admin=await self._api.is_user_admin(user_id), head_of=frozenset(head_of))
 
     async def official_email(self, user_id: str) -> Accepted | None:
-        """The user's registered official e-mail and its agency; None for external users and scripted accounts."""
-        for threepid in await self._api.get_threepids_for_user(user_id):
-            if threepid.get("medium") == "email":
-                verdict = check_registration_email(threepid.get("address"), self._config.agencies)
-                if isinstance(verdict, Accepted):
-                    return verdict
+        """The user's registered official e-mail and its agency; None for external users and scripted accounts.
+
+        From GovChat's record of bound mailboxes, not from the user's current 3PIDs.
+        """
+        for address in await self.store.emails_of_account(user_id):
+            verdict = check_registration_email(address, self._config.agencies)
+            if isinstance(verdict, Accepted):
+                return verdict
         return None
 
     # --- submitting and reading ---------------------------------------------------
@@ -96,13 +98,21 @@ class ApplicationService:
         own = await self.official_email(user_id)
         if own is None:
             raise NO_OFFICIAL_EMAIL
+        if submission.applicant["email"] != own.address:
+            # Outcome mails go to this address: it must be the applicant's own, not a third party's.
+            raise ApplicationError(
+                400, "M_INVALID_PARAM",
+                f"Medan applicant.email mesti e-mel akaun anda sendiri ({own.address}). / "
+                f"The applicant.email field must be your own account's e-mail ({own.address}).",
+                "applicant.email",
+            )
         if submission.kind == forms.PUBLIC_CHANNEL and not self._config.channels_enabled:
             raise ApplicationError(
                 400, "M_INVALID_PARAM",
                 "Saluran awam tidak diaktifkan di pelayan ini. / Public channels are not enabled on this server.", "kind",
             )
         if submission.kind == forms.ACCOUNT_CANCELLATION:
-            await self._check_account(submission.details["account"], submission.details["account_email"])
+            await self._check_account(submission.details["account"], submission.details["account_email"], own.agency.domain)
         application = Application(
             application_id=f"{forms.FORM_NAMES[submission.kind]}-{secrets.token_hex(6)}",
             kind=submission.kind,
@@ -116,14 +126,26 @@ class ApplicationService:
             result={},
             notified_ts=None,
         )
-        # The heads' notices are queued with the application itself: both are kept, or neither.
-        queued = await self.store.insert(application, submission.external_emails(), note="", outbox=await self._tell_heads(application))
+        day = time.strftime("%Y-%m-%d", time.gmtime(now / 1000))
+        try:
+            # The heads' notices are queued with the application itself: both are kept, or neither.
+            queued = await self.store.insert(
+                application, submission.external_emails(), "", day, self._config.max_submissions_per_day,
+                outbox=await self._tell_heads(application),
+            )
+        except SubmissionLimitReached:
+            limit = self._config.max_submissions_per_day
+            raise ApplicationError(
+                429, "M_LIMIT_EXCEEDED",
+                f"Anda telah menghantar {limit} permohonan hari ini, had sehari; cuba lagi esok. / "
+                f"You have sent {limit} applications today, the daily limit; try again tomorrow.",
+            ) from None
         logger.info("Application %s (%s) submitted by %s", application.application_id, application.kind, user_id)
         await self._outbox.kick(queued)
         await self.refresh_metrics()
         return await self._reload(application.application_id)
 
-    async def _check_account(self, account: str, email: str) -> None:
+    async def _check_account(self, account: str, email: str, applicant_agency: str) -> None:
         info = await self._api.get_userinfo_by_id(account)
         if info is None or info.is_deactivated:
             raise ApplicationError(
@@ -132,13 +154,32 @@ class ApplicationService:
                 f"The details.account field: the account {account} does not exist or is not active.",
                 "details.account",
             )
-        emails = {t.get("address") for t in await self._api.get_threepids_for_user(account) if t.get("medium") == "email"}
-        if email not in emails:
+        if await self.store.user_for_email(email) != account:
             raise ApplicationError(
                 400, "M_INVALID_PARAM",
                 f"Medan details.account_email: {email} bukan e-mel akaun {account}. / "
                 f"The details.account_email field: {email} is not the e-mail of the account {account}.",
                 "details.account_email",
+            )
+        if await self._api.is_user_admin(account):
+            raise ApplicationError(
+                403, "M_FORBIDDEN",
+                f"Medan details.account: {account} ialah pentadbir pelayan; akaun pentadbir dibatalkan oleh pentadbir lain "
+                "melalui API pentadbir, bukan melalui borang A5. / "
+                f"The details.account field: {account} is a server administrator; administrators' accounts are cancelled "
+                "by another administrator through the admin API, not with form A5.",
+                "details.account",
+            )
+        agency = await self.store.agency_of_account(account)
+        if agency is None or agency.domain != applicant_agency:
+            # The head who endorses is the applicant's: the account must be of the same agency.
+            raise ApplicationError(
+                403, "M_FORBIDDEN",
+                f"Medan details.account: akaun {account} bukan daripada agensi anda ({applicant_agency}); "
+                "permohonan dibuat oleh agensi akaun itu sendiri. / "
+                f"The details.account field: the account {account} is not of your agency ({applicant_agency}); "
+                "its own agency applies.",
+                "details.account",
             )
 
     async def visible(self, viewer: workflow.Viewer, application_id: str) -> Application:
@@ -324,8 +365,16 @@ class ApplicationService:
             await self._end_permission(person)
         await self.refresh_metrics()
 
+    async def _active_account_for_email(self, email: str) -> str | None:
+        """The active account GovChat's record binds the address to (never what a user could change)."""
+        user_id = await self.store.user_for_email(email)
+        if user_id is None:
+            return None
+        info = await self._api.get_userinfo_by_id(user_id)
+        return user_id if info is not None and not info.is_deactivated else None
+
     async def _remind(self, person: Person) -> None:
-        user_id = await self.store.user_for_email(person.email)
+        user_id = await self._active_account_for_email(person.email)
         if user_id is None:
             return  # not registered (yet): no account to warn about; asked again on the next run
         message = messages.permission_ending(person)
@@ -334,7 +383,7 @@ class ApplicationService:
         await self._outbox.kick(await self.store.mark_person(person, "reminded_ts", now_ms(), "reminded", note, owed))
 
     async def _end_permission(self, person: Person) -> None:
-        user_id = await self.store.user_for_email(person.email)
+        user_id = await self._active_account_for_email(person.email)
         note = f"{person.email}: tiada akaun / no account"
         owed: list[outbox.OutboxItem] = []
         if user_id is not None:

@@ -7,8 +7,8 @@ audit row and the notices and mails it owes (`govchat_outbox`) are written in on
 transaction; every state change is a conditional UPDATE (`... WHERE state = ?`),
 so two administrators approving at once cannot both succeed. Audit sequence
 numbers are unique per application: a writer that loses the race retries.
-The one query on Synapse's own schema (`user_threepids`, Synapse 1.163) finds
-the account an e-mail address is bound to.
+Which account holds an e-mail address comes from GovChat's own record
+(`govchat_auth.store.EmailAccountStore`), never from what a user can change.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from synapse.module_api import ModuleApi
 from govchat.agencies import Agency
 from synapse_modules.applications import workflow
 from synapse_modules.common.outbox import OutboxItem, enqueue_txn
+from synapse_modules.govchat_auth.store import EmailAccountStore, UserAgencyStore
 
 _COLUMNS = (
     "application_id, kind, state, applicant, agency_domain, agency_name, agency_ministry,"
@@ -88,9 +89,15 @@ class Person:
 AUDIT_ATTEMPTS = 5
 
 
+class SubmissionLimitReached(Exception):
+    """The applicant has used up today's submissions; nothing was saved."""
+
+
 class ApplicationStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
+        self._mailboxes = EmailAccountStore(api)
+        self._agencies = UserAgencyStore(api)
 
     async def _run(self, desc: str, function: Any, *args: Any) -> Any:
         for attempt in range(1, AUDIT_ATTEMPTS + 1):
@@ -105,12 +112,34 @@ class ApplicationStore:
     # --- applications ---------------------------------------------------------
 
     async def insert(
-        self, application: Application, people_emails: Iterable[str], note: str, outbox: list[OutboxItem] | None = None
+        self,
+        application: Application,
+        people_emails: Iterable[str],
+        note: str,
+        day: str,
+        daily_limit: int,
+        outbox: list[OutboxItem] | None = None,
     ) -> list[str]:
-        """Insert the application and queue `outbox` in the same transaction; the outbox item IDs."""
+        """Save a new application and queue `outbox` in the same transaction; the outbox item IDs.
+
+        Counts it against the applicant's `daily_limit` for `day`: raises
+        SubmissionLimitReached (and saves nothing) once the limit is used up.
+        """
         emails = list(people_emails)
 
         def insert(txn: Any) -> list[str]:
+            txn.execute(
+                "INSERT INTO govchat_application_submissions (applicant, day, submitted) VALUES (?, ?, 0)"
+                " ON CONFLICT (applicant, day) DO NOTHING",
+                (application.applicant, day),
+            )
+            txn.execute(
+                "UPDATE govchat_application_submissions SET submitted = submitted + 1"
+                " WHERE applicant = ? AND day = ? AND submitted < ?",
+                (application.applicant, day, daily_limit),
+            )
+            if txn.rowcount != 1:
+                raise SubmissionLimitReached()
             txn.execute(
                 f"INSERT INTO govchat_applications ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -281,12 +310,14 @@ class ApplicationStore:
         return list(await self._run("govchat_external_person_update", update))
 
     async def user_for_email(self, email: str) -> str | None:
-        def select(txn: Any) -> Any:
-            txn.execute("SELECT user_id FROM user_threepids WHERE medium = 'email' AND address = ?", (email,))
-            return txn.fetchone()
+        """The account the address was bound to, from GovChat's record (it may have been deactivated since)."""
+        return await self._mailboxes.account_for_email(email)
 
-        row = await self._run("govchat_user_for_email", select)
-        return str(row[0]) if row else None
+    async def agency_of_account(self, user_id: str) -> Agency | None:
+        return await self._agencies.agency_of(user_id)
+
+    async def emails_of_account(self, user_id: str) -> list[str]:
+        return await self._mailboxes.emails_of_account(user_id)
 
     # --- heads of department --------------------------------------------------
 

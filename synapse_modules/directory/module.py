@@ -57,7 +57,7 @@ class GovChatDirectory:
     def __init__(self, config: DirectoryConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
-        require_schema(api, 3)
+        require_schema(api, 4)
         self._store = DirectoryStore(api)
         self._sync = DirectorySync(api, config, self._store)
         self._recent: dict[str, tuple[float, rules.DirectoryEntry]] = {}

@@ -70,8 +70,9 @@ def name_change_refusal(locked_name: str | None, new_name: object) -> str | None
 
 
 def member_event_refusal(sender: str, state_key: str | None, membership: object, displayname: object, locked_name: str | None) -> str | None:
-    """A user's own join event (how per-room names are set) must carry the directory's name, or none."""
-    if locked_name is None or state_key != sender or membership != "join" or displayname is None:
+    """A user's own membership event (join, leave, knock: any of them shows a per-room name)
+    must carry the directory's name, or none."""
+    if locked_name is None or state_key != sender or displayname is None:
         return None
     return name_change_refusal(locked_name, displayname)
 

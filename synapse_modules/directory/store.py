@@ -2,8 +2,10 @@
 
 `govchat_directory_names` records, for each user who registered through a
 directory, the name the directory gave: the display name that is locked.
-Written against Synapse 1.163 (tables `users`, `user_threepids`); kept in the
-database so every worker sees the same records.
+Which account holds which address comes from GovChat's own record
+(`govchat_email_accounts`), not from what users can change; whether it is active
+from Synapse 1.163's `users` table. Kept in the database so every worker sees the
+same records.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from synapse_modules.directory.rules import Account
+from synapse_modules.govchat_auth.store import EmailAccountStore
 
 
 class DirectoryStore:
     def __init__(self, api: ModuleApi) -> None:
         self._api = api
+        self._mailboxes = EmailAccountStore(api)
 
     async def record_name(self, user_id: str, email: str, display_name: str, locked: bool, now_ms: int) -> None:
 
@@ -43,12 +47,13 @@ class DirectoryStore:
         return await self._api.run_db_interaction("govchat_directory_locked_name", select)
 
     async def active_email_accounts(self) -> list[Account]:
-        """Every active (not deactivated) local user with a bound e-mail address."""
+        """Every active (not deactivated) local user with an e-mail address bound in GovChat's record."""
+        await self._mailboxes.bound_accounts()  # creates GovChat's record if no one has registered yet
 
         def select(txn: Any) -> list[Account]:
             txn.execute(
-                "SELECT t.user_id, t.address FROM user_threepids t JOIN users u ON u.name = t.user_id"
-                " WHERE t.medium = 'email' AND u.deactivated = 0 ORDER BY t.user_id"
+                "SELECT m.user_id, m.email FROM govchat_email_accounts m JOIN users u ON u.name = m.user_id"
+                " WHERE m.state = 'bound' AND u.deactivated = 0 ORDER BY m.user_id"
             )
             return [Account(user_id=row[0], email=str(row[1]).lower()) for row in txn.fetchall()]
 

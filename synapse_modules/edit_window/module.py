@@ -17,12 +17,14 @@ from synapse_modules.edit_window.config import EditWindowConfig, parse_edit_wind
 from synapse_modules.edit_window.rule import (
     MAX_EDIT_CHAIN,
     REDACTION,
+    SELF_ERASURE_REFUSED,
     Refusal,
     StoredEvent,
     edit_of,
     is_annotation,
     judge_edit,
     judge_redaction,
+    may_erase_on_deactivation,
     redaction_targets,
 )
 
@@ -42,6 +44,7 @@ class EditWindow:
         # check_event_allowed (not the spam checker) because a refusal raised from
         # it reaches the client as is: M_FORBIDDEN with GovChat's own sentence.
         api.register_third_party_rules_callbacks(check_event_allowed=self.check_event_allowed)
+        synapse_adapter.refuse_self_erasure(may_erase_on_deactivation, SELF_ERASURE_REFUSED)
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> EditWindowConfig:

@@ -59,6 +59,21 @@ class StoredEvent:
     annotates: bool = False
 
 
+# Erasing one's own account (`POST /account/deactivate` with `erase: true`) would blank every
+# message for members who join later, beyond the edit window, which a late deletion cannot.
+# Cancellation is form A5; administrators may still erase (R9.3).
+SELF_ERASURE_REFUSED = (
+    "Mesej tidak boleh dipadam selepas tempoh suntingan, termasuk dengan memadam akaun; "
+    "nyahaktifkan akaun tanpa pemadaman (erase) atau mohon pembatalan akaun melalui borang A5. / "
+    "Messages cannot be deleted after the editing window, also not by erasing the account; "
+    "deactivate without erase or apply for cancellation with form A5."
+)
+
+
+def may_erase_on_deactivation(erase_requested: bool, by_admin: bool) -> bool:
+    return not erase_requested or by_admin
+
+
 class Refusal(Enum):
     LATE_EDIT = "late_edit"
     LATE_REDACTION = "late_redaction"

@@ -5,13 +5,24 @@ uses the module API's private store. It asks for the event as stored
 (`as_is`): a redacted edit must still show which message it replaced, or a new
 edit pointing at it would be measured from the wrong message.
 
+`refuse_self_erasure` wraps `DeactivateAccountHandler.deactivate_account`, the one
+path of every deactivation (client API, admin API, GovChat's own), because no module
+callback sees the `erase` flag: `check_can_deactivate_user` gets only the user and
+`by_admin`. A user's own request with erase is refused before anything changes.
+
 If a Synapse upgrade moves these names, every edit and redaction is refused
-(fail closed, logged) and the integration tests fail loudly.
+(fail closed, logged), start-up fails on the missing handler and the integration
+tests fail loudly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from synapse.api.errors import Codes, SynapseError
 from synapse.events import EventBase
+from synapse.handlers.deactivate_account import DeactivateAccountHandler
 from synapse.module_api import ModuleApi
 from synapse.storage.databases.main.events_worker import EventRedactBehaviour
 
@@ -34,3 +45,19 @@ def sent_from_a_device(event: EventBase) -> bool:
     service, both of which only the operator can hand out.
     """
     return bool(getattr(event.internal_metadata, "device_id", None))
+
+
+def refuse_self_erasure(may_erase: Callable[[bool, bool], bool], sentence: str) -> None:
+    """Refuse `erase_data` unless `may_erase(erase, by_admin)`; safe to call more than once."""
+    original = DeactivateAccountHandler.deactivate_account
+    if getattr(original, "govchat_wrapped", False):
+        return
+
+    async def deactivate_account(self: DeactivateAccountHandler, user_id: str, erase_data: bool, *args: Any, **kwargs: Any) -> bool:
+        by_admin = bool(kwargs.get("by_admin", args[2] if len(args) > 2 else False))
+        if not may_erase(bool(erase_data), by_admin):
+            raise SynapseError(403, sentence, Codes.FORBIDDEN)
+        return await original(self, user_id, erase_data, *args, **kwargs)
+
+    deactivate_account.govchat_wrapped = True  # type: ignore[attr-defined]
+    DeactivateAccountHandler.deactivate_account = deactivate_account  # type: ignore[method-assign]

@@ -6,33 +6,42 @@ import logging
 import time
 from typing import Any
 
+from synapse.api.errors import Codes, SynapseError
 from synapse.module_api import ModuleApi
+from synapse.module_api.callbacks.spamchecker_callbacks import RegistrationBehaviour
 
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, apply_email_gates, refusal_sentence
 from synapse_modules.common.schema_check import require_schema
-from synapse_modules.govchat_auth import synapse_adapter
+from synapse_modules.govchat_auth import mailbox, synapse_adapter
 from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
 from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, REGISTRATIONS
 from synapse_modules.govchat_auth.servlets import UserAgenciesResource
-from synapse_modules.govchat_auth.store import UserAgencyStore
+from synapse_modules.govchat_auth.store import EmailAccountStore, UserAgencyStore
 
 logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR = (
+    "Permintaan ditolak kerana ralat dalaman; sila cuba lagi atau hubungi pentadbir. / "
+    "Refused because of an internal error; please try again or contact an administrator."
+)
 
 
 class GovChatAuth:
     def __init__(self, config: GovChatAuthConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
-        require_schema(api, 1)
+        require_schema(api, 4)
         self._store = UserAgencyStore(api)
+        self._mailboxes = EmailAccountStore(api)
         api.register_password_auth_provider_callbacks(is_3pid_allowed=self.is_3pid_allowed)
+        api.register_spam_checker_callbacks(check_registration_for_spam=self.check_registration_for_spam)
         api.register_third_party_rules_callbacks(
             on_add_user_third_party_identifier=self.on_add_user_third_party_identifier,
         )
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/users/agencies", UserAgenciesResource(api, self._store))
-        synapse_adapter.install(self.email_refusal_sentence)
+        synapse_adapter.install(self.email_refusal_sentence, mailbox.MAY_NOT_CHANGE_EMAIL)
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> GovChatAuthConfig:
@@ -64,9 +73,42 @@ class GovChatAuth:
             return False
         return True
 
+    async def check_registration_for_spam(
+        self, email_threepid: dict | None, username: str | None, request_info: Any, auth_provider_id: str | None = None
+    ) -> RegistrationBehaviour:
+        """Claim the registration's mailbox before Synapse creates the account (one mailbox, one account).
+
+        Synapse checks "address in use" before any of several parallel registrations binds
+        it; the claim is a single conditional write, so only one of them gets through.
+        """
+        if not isinstance(email_threepid, dict) or email_threepid.get("medium") != "email":
+            return RegistrationBehaviour.ALLOW  # scripted and administrators' accounts carry no e-mail
+        address = email_threepid.get("address")
+        try:
+            claimed = isinstance(address, str) and await self._claim_mailbox(address.lower(), username)
+        except Exception:
+            logger.exception("Refusing a registration: the mailbox claim failed")
+            raise SynapseError(403, INTERNAL_ERROR, Codes.FORBIDDEN) from None
+        if not claimed:
+            logger.info("Refused a registration: the mailbox is held by another account or registration")
+            raise SynapseError(400, mailbox.MAILBOX_IN_USE, Codes.THREEPID_IN_USE)
+        return RegistrationBehaviour.ALLOW
+
+    async def _claim_mailbox(self, address: str, username: str | None) -> bool:
+        claimant = mailbox.claimant(f"@{username}:{self._api.server_name}" if username else None)
+        holder = await self._mailboxes.holder(address)
+        active = False
+        if holder is not None and not holder.user_id.startswith("?"):
+            info = await self._api.get_userinfo_by_id(holder.user_id)
+            active = info is not None and not info.is_deactivated
+        if not mailbox.may_claim(holder, claimant, active, int(time.time() * 1000)):
+            return False
+        return await self._mailboxes.claim(address, claimant, int(time.time() * 1000), holder)
+
     async def on_add_user_third_party_identifier(self, user_id: str, medium: str, address: str) -> None:
         if medium != "email":
             return
+        await self._mailboxes.bind(address.lower(), user_id, int(time.time() * 1000))
         verdict = await self.email_verdict(address)
         if not isinstance(verdict, Accepted):
             # Only an administrator can bind such an address; there is no agency to record.

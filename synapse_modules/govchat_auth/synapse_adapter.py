@@ -8,7 +8,13 @@ users must be told why in Malay and English, so this adapter:
 - runs the e-mail policy before Synapse's e-mail request-token handlers, so a
   refused address gets M_THREEPID_DENIED with GovChat's sentence (and before
   Synapse's own parsing, which would answer several-@ addresses with a bare 400);
-- re-words password-policy refusals as M_WEAK_PASSWORD in both languages.
+- re-words password-policy refusals as M_WEAK_PASSWORD in both languages;
+- refuses every client endpoint that adds, replaces or removes one's own e-mail
+  (`/account/3pid`, `/account/3pid/add`, `/account/3pid/delete` and the add flow's
+  `requestToken`s) with 403 M_FORBIDDEN and GovChat's sentence. The rendered config
+  also sets Synapse's `enable_3pid_changes: false`, which refuses them (in English)
+  should this wrapper ever not be installed. Administrators change e-mails through
+  Synapse's admin API, which neither touches.
 
 If a Synapse upgrade moves these names, start-up fails here loudly and the
 integration tests that read the sentences fail; the rules themselves still hold
@@ -24,7 +30,12 @@ from typing import Any
 from synapse.api.errors import Codes, PasswordRefusedError, SynapseError
 from synapse.handlers.password_policy import PasswordPolicyHandler
 from synapse.http.site import SynapseRequest
-from synapse.rest.client.account import EmailThreepidRequestTokenRestServlet
+from synapse.rest.client.account import (
+    EmailThreepidRequestTokenRestServlet,
+    ThreepidAddRestServlet,
+    ThreepidDeleteRestServlet,
+    ThreepidRestServlet,
+)
 from synapse.rest.client.register import EmailRegisterRequestTokenRestServlet
 
 EmailRefusal = Callable[[object], Awaitable["str | None"]]
@@ -57,11 +68,37 @@ _GENERIC_PASSWORD_SENTENCE = (
 )
 
 
-def install(email_refusal: EmailRefusal) -> None:
-    """Install both wrappers; safe to call more than once in one process."""
+# Client endpoints through which users add, replace or remove their own third-party identifiers.
+_THREEPID_CHANGE_SERVLETS: tuple[type, ...] = (
+    ThreepidRestServlet,
+    ThreepidAddRestServlet,
+    ThreepidDeleteRestServlet,
+    EmailThreepidRequestTokenRestServlet,
+)
+
+
+def install(email_refusal: EmailRefusal, threepid_change_refusal: str) -> None:
+    """Install the wrappers; safe to call more than once in one process."""
+    for locked_class in _THREEPID_CHANGE_SERVLETS:
+        _refuse_threepid_changes(locked_class, threepid_change_refusal)
+    # Outermost: an address that could never register is refused for that reason first.
     for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailThreepidRequestTokenRestServlet):
         _refuse_emails_first(servlet_class, email_refusal)
     _reword_password_refusals()
+
+
+def _refuse_threepid_changes(servlet_class: type, sentence: str) -> None:
+    """Wrap on_POST: the official e-mail is the account's identity (R1.2). Phone numbers need no
+    wrapper: `is_3pid_allowed` refuses every medium but e-mail, and no SMS sender is configured."""
+    original: Callable[[Any, SynapseRequest], Awaitable[Any]] = servlet_class.on_POST  # type: ignore[attr-defined]
+    if getattr(original, "govchat_threepid_locked", False):
+        return
+
+    async def on_POST(self: Any, request: SynapseRequest) -> Any:
+        raise SynapseError(403, sentence, Codes.FORBIDDEN)
+
+    on_POST.govchat_threepid_locked = True  # type: ignore[attr-defined]
+    servlet_class.on_POST = on_POST  # type: ignore[attr-defined]
 
 
 def _refuse_emails_first(servlet_class: type, email_refusal: EmailRefusal) -> None:

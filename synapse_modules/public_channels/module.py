@@ -36,6 +36,7 @@ REFUSALS = Counter(
 )
 
 START_UP_RETRY_SECONDS = 5
+MAX_ALLOWED_ROOMS_CHECKED = 50
 START_UP_ATTEMPTS = 60
 JOIN_QUEUE_INTERVAL_MS = 1_000
 INFO_SWEEP_JOB = "info_sweep"
@@ -118,7 +119,8 @@ class PublicChannels:
 
     async def check_event_allowed(self, event: EventBase, state: StateMap[EventBase]) -> tuple[bool, dict | None]:
         try:
-            verdict = rules.decide(_proposed(event), _room_facts(event, state), await self._circumstances(event))
+            facts = _room_facts(event, state)
+            verdict = rules.decide(_proposed(event), facts, await self._circumstances(event, in_channel=facts.marker is not None))
         except Exception:
             logger.exception("Refusing event %s in %s: the channel rules failed", event.event_id, event.room_id)
             raise SynapseError(403, rules.INTERNAL_ERROR, Codes.FORBIDDEN) from None
@@ -166,23 +168,43 @@ class PublicChannels:
         # The extra "error" field replaces Synapse's English sentence with ours.
         return Codes.FORBIDDEN, {"error": refusal}
 
-    async def _circumstances(self, event: EventBase) -> rules.Circumstances:
-        needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES) and event.sender != self.service.system_user
+    async def _circumstances(self, event: EventBase, in_channel: bool) -> rules.Circumstances:
+        needs_account = event.type in (rules.MEMBERSHIP, rules.JOIN_RULES, rules.HISTORY_VISIBILITY) and event.sender != self.service.system_user
         is_admin = await self._api.is_user_admin(event.sender) if needs_account else False
         deactivated = False
         if needs_account and event.type == rules.MEMBERSHIP and event.content.get("membership") == "leave":
             info = await self._api.get_userinfo_by_id(event.sender)
             deactivated = bool(info and info.is_deactivated)
+        profile = None
+        own_membership = event.type == rules.MEMBERSHIP and event.get_state_key() == event.sender
+        if in_channel and needs_account and own_membership and self._api.is_mine(event.sender):
+            found = await self._api.get_profile_for_user(event.sender[1:].split(":", 1)[0])
+            profile = rules.Profile(display_name=found.display_name, avatar_url=found.avatar_url)
+        allows_channel_members = False
+        if needs_account and not is_admin and event.type == rules.JOIN_RULES and event.content.get("join_rule") in rules.RESTRICTED_JOIN_RULES:
+            allows_channel_members = await self._any_channel(_allowed_room_ids(event.content))
         return rules.Circumstances(
             system_user_id=self.service.system_user,
             sender_is_admin=is_admin,
             sender_is_deactivated=deactivated,
             info_mandatory=self._config.info_mandatory,
+            sender_profile=profile,
+            allows_channel_members=allows_channel_members,
         )
+
+    async def _any_channel(self, room_ids: list[str]) -> bool:
+        if len(room_ids) > MAX_ALLOWED_ROOMS_CHECKED:
+            return True  # fail closed rather than look up an unbounded list
+        for room_id in room_ids:
+            state = await self._api.get_room_state(room_id, [(CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY)])
+            if (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY) in state:
+                return True
+        return False
 
 
 def _proposed(event: EventBase) -> rules.ProposedEvent:
-    membership = event.content.get("membership") if event.type == rules.MEMBERSHIP else None
+    is_member_event = event.type == rules.MEMBERSHIP
+    membership = event.content.get("membership") if is_member_event else None
     join_rule = event.content.get("join_rule") if event.type == rules.JOIN_RULES else None
     return rules.ProposedEvent(
         type=event.type,
@@ -191,7 +213,22 @@ def _proposed(event: EventBase) -> rules.ProposedEvent:
         membership=membership if isinstance(membership, str) else None,
         join_rule=join_rule if isinstance(join_rule, str) else None,
         redacts=event.redacts if event.type == rules.REDACTION else None,
+        extra_member_keys=frozenset(event.content) - rules.MEMBER_CONTENT_KEYS if is_member_event else frozenset(),
+        displayname=event.content.get("displayname") if is_member_event else None,
+        avatar_url=event.content.get("avatar_url") if is_member_event else None,
+        history_visibility=_text_or_none(event.content.get("history_visibility")) if event.type == rules.HISTORY_VISIBILITY else None,
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _allowed_room_ids(content: Any) -> list[str]:
+    """The rooms a restricted join rule lets members of join from (MSC3083 `allow`)."""
+    allow = content.get("allow")
+    entries = allow if isinstance(allow, list) else []
+    return [entry["room_id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("room_id"), str)]
 
 
 def _room_facts(event: EventBase, state: StateMap[EventBase]) -> rules.RoomFacts:

@@ -9,7 +9,9 @@ Rule table for an event in a channel (a room whose state holds the marker):
 | ------------------------------- | ------------------------------------------------------------------- |
 | GovChat system user             | anything (bypass: it acts on administrators' API calls only)       |
 | anyone                          | join (not an archived channel), change own display name, leave     |
-|                                 | (INFO: not while `info_mandatory`)                                  |
+|                                 | (INFO: not while `info_mandatory`); an own membership event carries |
+|                                 | only the membership and the global profile's name and avatar: no    |
+|                                 | body, relation, reason or per-room name shown to every reader       |
 | server administrator (client)   | kick or ban (moderation; Synapse power levels still apply)          |
 | owner (listed in the marker)    | any message-like event (messages, replies, threads, edits,          |
 |                                 | reactions, polls, stickers, calls), redact any non-state event,     |
@@ -19,8 +21,11 @@ Rule table for an event in a channel (a room whose state holds the marker):
 | nobody but the system user      | power levels, join rules, encryption, history visibility, aliases,  |
 |                                 | the marker, or any other state event                                |
 
-Outside channels only two rules apply: the marker may be sent by the system user
-only, and only server administrators may make a room public (join rule `public`).
+Outside channels only these rules apply: the marker may be sent by the system user
+only, and only server administrators may make a room public: join rule `public`, a
+`restricted` / `knock_restricted` join rule allowing the members of a channel (every
+user is in INFO, so that is public in all but name), or `world_readable` history,
+which lets non-members read.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, ChannelMa
 MEMBERSHIP = "m.room.member"
 REDACTION = "m.room.redaction"
 JOIN_RULES = "m.room.join_rules"
+HISTORY_VISIBILITY = "m.room.history_visibility"
+RESTRICTED_JOIN_RULES = frozenset({"restricted", "knock_restricted"})
 
 # State an owner may change: how the channel presents itself, nothing about who may do what.
 OWNER_STATE_TYPES = frozenset({"m.room.name", "m.room.topic", "m.room.avatar", "m.room.pinned_events"})
@@ -94,6 +101,10 @@ PUBLIC_ROOMS_RESERVED = (
     "Only GovChat server administrators can create public rooms or publish rooms in the directory; "
     "private group conversations are allowed."
 )
+MEMBER_EVENT_PROFILE_ONLY = (
+    "Di saluran, acara keahlian anda hanya boleh membawa nama dan avatar profil anda, tanpa teks lain. / "
+    "In a channel your membership event may carry only your profile's name and avatar, no other text."
+)
 INTERNAL_ERROR = (
     "Permintaan ditolak kerana ralat dalaman; sila cuba lagi atau hubungi pentadbir. / "
     "Refused because of an internal error; please try again or contact an administrator."
@@ -110,6 +121,12 @@ class ProposedEvent:
     membership: str | None = None  # for m.room.member
     join_rule: str | None = None  # for m.room.join_rules
     redacts: str | None = None  # for m.room.redaction
+    # For m.room.member: content keys other than membership, displayname and avatar_url,
+    # and the name and avatar it shows (None when absent).
+    extra_member_keys: frozenset[str] = frozenset()
+    displayname: object = None
+    avatar_url: object = None
+    history_visibility: str | None = None  # for m.room.history_visibility
 
     @property
     def is_state(self) -> bool:
@@ -125,12 +142,27 @@ class RoomFacts:
     state_event_ids: frozenset[str] = frozenset()  # IDs of the current state events
 
 
+MEMBER_CONTENT_KEYS = frozenset({"membership", "displayname", "avatar_url"})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The sender's global profile, as set on their account."""
+
+    display_name: str | None
+    avatar_url: str | None
+
+
 @dataclass(frozen=True)
 class Circumstances:
     system_user_id: str
     sender_is_admin: bool
     sender_is_deactivated: bool
     info_mandatory: bool
+    # Needed for the sender's own membership events in a channel; None: unknown (another server's user).
+    sender_profile: Profile | None = None
+    # For a restricted join rule: whether a room it lets members of join from is a channel.
+    allows_channel_members: bool = False
 
 
 def decide(event: ProposedEvent, room: RoomFacts, how: Circumstances) -> Verdict:
@@ -161,13 +193,20 @@ def _decide_outside_channels(event: ProposedEvent, how: Circumstances) -> Verdic
         return allow("membership outside channels")
     if event.is_state and event.type == CHANNEL_MARKER_EVENT_TYPE:
         return refuse("marker is reserved", MARKER_RESERVED)
-    if event.type == JOIN_RULES and event.is_state and event.join_rule == "public" and not how.sender_is_admin:
+    if event.type == JOIN_RULES and event.is_state and not how.sender_is_admin:
+        if event.join_rule == "public":
+            return refuse("public rooms are for administrators", PUBLIC_ROOMS_RESERVED)
+        if event.join_rule in RESTRICTED_JOIN_RULES and how.allows_channel_members:
+            return refuse("public rooms are for administrators", PUBLIC_ROOMS_RESERVED)
+    if event.type == HISTORY_VISIBILITY and event.is_state and event.history_visibility == "world_readable" and not how.sender_is_admin:
         return refuse("public rooms are for administrators", PUBLIC_ROOMS_RESERVED)
     return allow("ordinary room")
 
 
 def _decide_membership(event: ProposedEvent, room: RoomFacts, marker: ChannelMarker, how: Circumstances) -> Verdict:
     own = event.state_key == event.sender
+    if own and not carries_only_profile(event, how.sender_profile):
+        return refuse("membership carries only the profile", MEMBER_EVENT_PROFILE_ONLY)
     if own and event.membership == "join":
         if marker.archived and room.sender_membership != "join":
             return refuse("archived", CHANNEL_ARCHIVED)
@@ -183,6 +222,15 @@ def _decide_membership(event: ProposedEvent, room: RoomFacts, marker: ChannelMar
     if event.membership == "invite" and event.sender not in marker.owners:
         return refuse("members read only", MEMBERS_CANNOT_POST)
     return refuse("membership is reserved", MEMBERSHIP_RESERVED)
+
+
+def carries_only_profile(event: ProposedEvent, profile: Profile | None) -> bool:
+    """An own membership event in a channel shows no text of its own: only the global name and avatar."""
+    if event.extra_member_keys:
+        return False
+    if profile is None:
+        return True
+    return event.displayname in (None, profile.display_name) and event.avatar_url in (None, profile.avatar_url)
 
 
 def create_room_refusal(config: Mapping[str, Any], requester_is_admin: bool, requester_is_system: bool) -> str | None:

@@ -44,7 +44,10 @@ def test_own_join_with_another_room_name_is_refused() -> None:
     assert member_event_refusal("@a:x", "@a:x", "join", "Lain", "Siti") == NAME_LOCKED
     assert member_event_refusal("@a:x", "@a:x", "join", "Siti", "Siti") is None
     assert member_event_refusal("@a:x", "@a:x", "join", None, "Siti") is None
-    assert member_event_refusal("@a:x", "@a:x", "leave", "Lain", "Siti") is None
+    # Leaves and knocks show a per-room name as joins do.
+    assert member_event_refusal("@a:x", "@a:x", "leave", "Lain", "Siti") == NAME_LOCKED
+    assert member_event_refusal("@a:x", "@a:x", "knock", "Lain", "Siti") == NAME_LOCKED
+    assert member_event_refusal("@a:x", "@a:x", "leave", None, "Siti") is None
     assert member_event_refusal("@b:x", "@a:x", "invite", "Lain", "Siti") is None
 
 

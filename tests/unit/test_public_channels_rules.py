@@ -202,3 +202,22 @@ def test_only_administrators_and_the_system_user_create_room_addresses() -> None
 def test_malformed_marker_content_grants_nothing() -> None:
     marker = marker_from_content({"owners": "@pemilik:govchat.localhost", "info": "yes"})
     assert marker.owners == frozenset() and not marker.is_info
+
+
+def test_own_membership_event_in_a_channel_carries_only_the_global_profile() -> None:
+    from synapse_modules.public_channels.rules import Profile
+
+    profile = Profile(display_name="Siti", avatar_url="mxc://x/a")
+    how = Circumstances(system_user_id=SYSTEM, sender_is_admin=False, sender_is_deactivated=False, info_mandatory=True, sender_profile=profile)
+
+    def join(**fields: object) -> ProposedEvent:
+        return ProposedEvent(type="m.room.member", sender=MEMBER, state_key=MEMBER, membership="join", **fields)  # type: ignore[arg-type]
+
+    assert decide(join(displayname="Siti", avatar_url="mxc://x/a"), CHANNEL, how).allowed
+    assert decide(join(), CHANNEL, how).allowed
+    for refused in (join(displayname="PENGUMUMAN RASMI"), join(avatar_url="mxc://x/b"), join(extra_member_keys=frozenset({"reason"}))):
+        assert not decide(refused, CHANNEL, how).allowed
+    leave_with_body = ProposedEvent(type="m.room.member", sender=MEMBER, state_key=MEMBER, membership="leave", extra_member_keys=frozenset({"body"}))
+    assert not decide(leave_with_body, CHANNEL, how).allowed
+    # Outside channels the rule does not apply.
+    assert decide(join(displayname="Nama bilik"), RoomFacts(marker=None), how).allowed

@@ -95,3 +95,14 @@ def test_partner_servers_switch_federation_on_for_them_only(tmp_path: Path) -> N
     config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
     assert config["federation_domain_whitelist"] == ["rakan.gov.my"]
     assert "federation" in config["listeners"][0]["resources"][0]["names"]
+
+
+def test_hiding_existing_accounts_is_a_setting_and_the_listener_is_loopback_only(tmp_path: Path) -> None:
+    config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
+    assert config["request_token_inhibit_3pid_errors"] is False
+    # X-Forwarded-For is trusted, so only the reverse proxy on this machine may reach Synapse.
+    assert all(listener["bind_addresses"] == ["127.0.0.1"] for listener in config["listeners"])
+    assert config["enable_3pid_changes"] is False
+    (tmp_path / "govchat.yaml").write_text("registration:\n  hide_existing_accounts: true\n", encoding="utf-8")
+    config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
+    assert config["request_token_inhibit_3pid_errors"] is True

@@ -159,7 +159,7 @@ def test_application_trail_and_owed_notices_are_written_together(database: dict[
         agency=Agency("mampu.gov.my", "MAMPU", "JPM"), form={"applicant": {}, "details": {}}, due_ts=5, created_ts=1,
         updated_ts=1, result={}, notified_ts=None,
     )
-    queued = asyncio.run(store.insert(application, ["p@contoh.com.my"], "", [outbox.notice("@head:x", "baru")]))
+    queued = asyncio.run(store.insert(application, ["p@contoh.com.my"], "", "2026-11-30", 20, outbox=[outbox.notice("@head:x", "baru")]))
     assert len(queued) == 1
     assert asyncio.run(store.transition("A4-1", "submitted", "endorsed", "@head:x", "endorsed", "", 2)) == []
     assert asyncio.run(store.transition("A4-1", "submitted", "endorsed", "@head:x", "endorsed", "", 3)) is None
@@ -196,7 +196,7 @@ def test_concurrent_audit_writers_get_unique_sequence_numbers(database: dict[str
         agency=Agency("mampu.gov.my", "MAMPU", "JPM"), form={"applicant": {}, "details": {}}, due_ts=None, created_ts=1,
         updated_ts=1, result={}, notified_ts=None,
     )
-    asyncio.run(store.insert(application, [], ""))
+    asyncio.run(store.insert(application, [], "", "2026-11-30", 20))
 
     failures: list[BaseException] = []
 
