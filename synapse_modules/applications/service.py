@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from datetime import datetime
 from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from govchat.agencies import Agency
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.applications import forms, messages, metrics, workflow
 from synapse_modules.applications.config import ApplicationsConfig
@@ -119,6 +121,74 @@ class ApplicationService:
         await self._tell_heads(application)
         await self.refresh_metrics()
         return await self._reload(application.application_id)
+
+    async def start_breach_cancellation(self, starter: str, account: str, reason: str, reference: str) -> Application:
+        """An A5 application to cancel `account` for a breach of the rules (R1.6), started by an administrator
+        from a content report. It belongs to the account's agency, so that agency's head of department endorses
+        it; then a server administrator other than `starter` approves it, as for every application, and the
+        account is deactivated at once."""
+        info = await self._api.get_userinfo_by_id(account)
+        if info is None or info.is_deactivated:
+            raise ApplicationError(
+                409, "M_INVALID_PARAM",
+                f"Akaun {account} tidak wujud atau tidak aktif. / The account {account} does not exist or is not active.",
+                "account",
+            )
+        emails = [t.get("address") for t in await self._api.get_threepids_for_user(account) if t.get("medium") == "email"]
+        agency = await self.agency_of(account, emails)
+        if agency is None:
+            raise ApplicationError(
+                409, "M_INVALID_PARAM",
+                f"Agensi akaun {account} tidak diketahui, jadi tiada ketua jabatan boleh menyokong pembatalan. / "
+                f"The agency of the account {account} is unknown, so no head of department can endorse a cancellation.",
+                "account",
+            )
+        starter_email = await self.official_email(starter)
+        profile = await self._api.get_profile_for_user(starter[1:].split(":", 1)[0])
+        now = now_ms()
+        today = datetime.fromtimestamp(now / 1000, forms.MALAYSIA).date().isoformat()
+        application = Application(
+            application_id=f"{forms.FORM_NAMES[forms.ACCOUNT_CANCELLATION]}-{secrets.token_hex(6)}",
+            kind=forms.ACCOUNT_CANCELLATION,
+            state=workflow.SUBMITTED,
+            applicant=starter,
+            agency=agency,
+            form={
+                "applicant": {
+                    "name": profile.display_name or starter,
+                    "organisation": "Pentadbir GovChat / GovChat administrators",
+                    "email": starter_email.address if starter_email else "",
+                },
+                "details": {
+                    "account": account,
+                    "account_email": str(emails[0]) if emails else "",
+                    "reason": f"Pelanggaran peraturan GovChat / Breach of GovChat's rules (R9.3): {reason}".strip(),
+                    "effective_date": today,
+                    "report": reference,
+                },
+            },
+            due_ts=now,
+            created_ts=now,
+            updated_ts=now,
+            result={},
+            notified_ts=None,
+        )
+        await self.store.insert(application, [], note=f"{reference}: {reason}")
+        logger.info("Breach cancellation %s of %s started by %s from %s", application.application_id, account, starter, reference)
+        await self._tell_heads(application)
+        await self.refresh_metrics()
+        return await self._reload(application.application_id)
+
+    async def agency_of(self, user_id: str, emails: list[Any]) -> Agency | None:
+        """An officer's agency from their official e-mail; an external user's, their sponsor's (A4)."""
+        own = await self.official_email(user_id)
+        if own is not None:
+            return own.agency
+        for email in emails:
+            sponsor = await self.store.sponsor_for(str(email), now_ms())
+            if sponsor is not None:
+                return sponsor
+        return None
 
     async def _check_account(self, account: str, email: str) -> None:
         info = await self._api.get_userinfo_by_id(account)
@@ -272,7 +342,7 @@ class ApplicationService:
     async def notify(self, application: Application) -> None:
         message = messages.outcome(application, self.link(application.application_id))
         sent = []
-        if await self._mail(application.form["applicant"]["email"], message):
+        if application.form["applicant"]["email"] and await self._mail(application.form["applicant"]["email"], message):
             sent.append("e-mel/e-mail " + application.form["applicant"]["email"])
         if await self._notice(application.applicant, message):
             sent.append("notis/notice " + application.applicant)
