@@ -39,7 +39,8 @@ class ContentReportsResource(DirectServeJsonResource):
             if not path:
                 limit = parse_limit(query_value(request, "limit"), 100, 1000)
                 items = await self._service.listing(query_value(request, "state"), limit)
-                return 200, {"reports": [await self._service.present(item, full=False) for item in items]}
+                shown = [await self._service.present(item, full=False) for item in items]
+                return 200, {"reports": shown, "held": await self._service.store.held_count()}
             if len(path) == 1:
                 return 200, await self._service.present(await self._service.item(path[0]))
         raise SynapseError(404, UNKNOWN_PATH, Codes.UNRECOGNIZED)
