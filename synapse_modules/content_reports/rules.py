@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 EVENT = "event"
 ROOM = "room"
@@ -54,7 +53,6 @@ ACTIONS = (REVIEW, REMOVE, WARN, CANCEL_ACCOUNT, DISMISS)
 NEXT_STATE = {REVIEW: UNDER_REVIEW, REMOVE: ACTED_ON, WARN: ACTED_ON, CANCEL_ACCOUNT: ACTED_ON, DISMISS: DISMISSED}
 
 ENCRYPTED_TYPE = "m.room.encrypted"
-DEFAULT_REDACT_LEVEL = 50
 
 
 @dataclass(frozen=True)
@@ -152,24 +150,9 @@ def is_held(recent_reports: int, max_reports: int) -> bool:
     return recent_reports >= max_reports
 
 
-def redact_level(power_levels: Mapping[str, Any]) -> int:
-    level = power_levels.get("redact", DEFAULT_REDACT_LEVEL)
-    return level if isinstance(level, int) and not isinstance(level, bool) else DEFAULT_REDACT_LEVEL
-
-
-def moderators(power_levels: Mapping[str, Any], joined: Iterable[str]) -> set[str]:
-    """Joined members who may delete other people's messages in the room."""
-    users = power_levels.get("users")
-    levels = users if isinstance(users, Mapping) else {}
-    default = power_levels.get("users_default", 0)
-    default = default if isinstance(default, int) and not isinstance(default, bool) else 0
-    needed = redact_level(power_levels)
-    found = set()
-    for user_id in joined:
-        level = levels.get(user_id, default)
-        if isinstance(level, int) and not isinstance(level, bool) and level >= needed:
-            found.add(user_id)
-    return found
+def moderators(levels: Mapping[str, int], redact_level: int) -> set[str]:
+    """Joined members (`levels`: each one's power level) who may delete other people's messages."""
+    return {user_id for user_id, level in levels.items() if level >= redact_level}
 
 
 @dataclass(frozen=True)

@@ -149,8 +149,8 @@ class ContentReportService:
             key[1] for key, event in state.items()
             if key[0] == "m.room.member" and event.content.get("membership") == "join" and self._api.is_mine(key[1])
         ]
-        levels = state.get(("m.room.power_levels", ""))
-        return rules.moderators(levels.content if levels is not None else {}, joined), False
+        levels, needed = synapse_adapter.moderation_levels(state, joined)
+        return rules.moderators(levels, needed) if levels else set(), False
 
     async def room_name(self, room_id: str | None) -> str:
         if not room_id:

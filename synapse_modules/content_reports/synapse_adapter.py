@@ -10,6 +10,8 @@ callback for a new report. GovChat reads them from the background-tasks process
 - `user_reports (id, received_ts, target_user_id, user_id, reason)`: `POST .../users/{userId}/report`
 
 and the list of active server administrators from `users (name, admin, deactivated)`.
+A room's moderators are found with Synapse's own power-level rule (`event_auth`), which
+knows that room creators outrank everyone in room version 12 (GovChat's default).
 `self_test` checks every column used here at start-up: if a Synapse upgrade renamed
 one, the intake stops with one error line (and the `govchat_content_reports_intake_up`
 metric drops to 0) instead of misreading rows.
@@ -22,8 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synapse.event_auth import get_named_level, get_user_power_level
 from synapse.events import EventBase
 from synapse.module_api import ModuleApi
+from synapse.types import StateMap
 
 from synapse_modules.content_reports import rules
 from synapse_modules.edit_window.synapse_adapter import fetch_event as _fetch_event
@@ -83,3 +87,10 @@ def self_test(txn: Any) -> None:
 
 async def fetch_event(api: ModuleApi, event_id: str) -> EventBase | None:
     return await _fetch_event(api, event_id)
+
+
+def moderation_levels(state: StateMap[EventBase], members: list[str]) -> tuple[dict[str, int], int]:
+    """Each member's power level in the room, and the level needed to delete other people's messages."""
+    if ("m.room.create", "") not in state:
+        return {}, 0
+    return {user_id: get_user_power_level(user_id, state) for user_id in members}, get_named_level(state, "redact", 50)

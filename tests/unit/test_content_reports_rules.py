@@ -63,10 +63,9 @@ def test_reporter_is_held_at_the_limit() -> None:
 
 
 def test_moderators_are_joined_members_at_the_redact_level() -> None:
-    levels = {"users": {"@mod:gc": 50, "@owner:gc": 100, "@left:gc": 100}, "users_default": 0, "redact": 50}
-    assert rules.moderators(levels, ["@mod:gc", "@owner:gc", "@member:gc"]) == {"@mod:gc", "@owner:gc"}
-    assert rules.moderators({"users": {"@a:gc": 50}, "redact": 75}, ["@a:gc"]) == set()
-    assert rules.moderators({"users": {"@a:gc": True}}, ["@a:gc"]) == set()
+    levels = {"@mod:gc": 50, "@creator:gc": 2**60, "@member:gc": 0}
+    assert rules.moderators(levels, 50) == {"@mod:gc", "@creator:gc"}
+    assert rules.moderators(levels, 75) == {"@creator:gc"}
 
 
 def test_the_reported_user_is_never_told_and_reporters_are_not_told_as_moderators() -> None:
