@@ -60,7 +60,8 @@ class ContentReportPages(DirectServeHtmlResource):
             except ReportError as problem:
                 return 400, self._render("message.html", session, text=problem.message)
             shown = [await self._service.present(item, full=False) for item in items]
-            return 200, self._render("reports_list.html", session, items=shown, state=state)
+            held = await self._service.store.held_count()
+            return 200, self._render("reports_list.html", session, items=shown, state=state, held=held)
         if len(path) == 1:
             return await self._detail(session, path[0], None)
         return 404, self._render("message.html", session, text=NO_PAGE)

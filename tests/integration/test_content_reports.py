@@ -254,6 +254,28 @@ def test_report_in_a_channel_reaches_its_other_owners(server: GovChatServer, adm
     assert member.user_id not in what_the_sender_learns(server, poster, channel["room_id"], event_id)
 
 
+def test_room_and_user_reports_are_queued_too(server: GovChatServer, admins: tuple[User, User]) -> None:
+    admin, _ = admins
+    reporter, rude = server.register_plain_user(), server.register_plain_user()
+    room = server.client_api("POST", "/createRoom", rude.access_token, json={"preset": "private_chat", "invite": [reporter.user_id]}).json()["room_id"]
+    server.client_api("POST", f"/join/{quote(room)}", reporter.access_token, json={})
+    assert server.client_api("POST", f"/users/{quote(rude.user_id)}/report", reporter.access_token, json={"reason": "Mengganggu / Harassing"}).status_code == 200
+    assert server.client_api("POST", f"/rooms/{quote(room)}/report", reporter.access_token, json={"reason": "Bilik provokatif"}).status_code == 200
+
+    def find(subject: str, key: str, value: str) -> dict[str, Any] | None:
+        return next((i for i in queue(server, admin).json()["reports"] if i["subject"] == subject and i[key] == value), None)
+
+    wait_for(lambda: find("user", "sender", rude.user_id) is not None and find("room", "room_id", room) is not None)
+    user_item = find("user", "sender", rude.user_id)
+    room_item = find("room", "room_id", room)
+    assert user_item is not None and room_item is not None
+    assert server.request("GET", f"{API}/{room_item['item_id']}", admin.access_token).json()["allowed_actions"] == ["review", "dismiss"]
+    assert do(server, admin, room_item["item_id"], "remove").status_code == 409
+    assert do(server, admin, user_item["item_id"], "warn", {"note": "Amaran pertama"}).status_code == 200
+    server_notices(server, rude, lambda bodies: any(user_item["item_id"] in body for body in bodies))
+    assert do(server, admin, room_item["item_id"], "dismiss", {"note": "Tiada pelanggaran / No breach"}).json()["state"] == "dismissed"
+
+
 # --- an account cancellation for a breach (R1.6) ------------------------------------------------
 
 
