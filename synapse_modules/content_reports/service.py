@@ -68,6 +68,7 @@ class ContentReportService:
         self.store = store
         self._applications = applications
         self._intake_checked = False
+        self._intake_failure_logged = False
 
     # --- taking reports in (background-tasks process only) ------------------------------
 
@@ -77,10 +78,12 @@ class ContentReportService:
                 await self.store.self_test()
             except Exception:
                 metrics.INTAKE_UP.set(0)
-                logger.error(
-                    "content_reports: Synapse's report tables are not as expected (Synapse upgraded?); "
-                    "reports are NOT being taken in. Check content_reports/synapse_adapter.py", exc_info=True,
-                )
+                if not self._intake_failure_logged:  # once, not every poll; the check is retried each poll
+                    logger.error(
+                        "content_reports: Synapse's report tables are not as expected (Synapse upgraded?); "
+                        "reports are NOT being taken in. Check content_reports/synapse_adapter.py", exc_info=True,
+                    )
+                    self._intake_failure_logged = True
                 return
             self._intake_checked = True
             metrics.INTAKE_UP.set(1)
