@@ -371,7 +371,10 @@ def _advance_cursor(txn: Any, source: str, report_id: int) -> None:
 
 
 def _audit(txn: Any, item_id: str, now_ms: int, actor: str, action: str, note: str) -> None:
-    # A per-item sequence keeps the trail in order even when two steps share a millisecond.
+    # A per-item sequence keeps the trail in order even when two steps share a millisecond. The no-op
+    # UPDATE first takes the item's row lock, so two writers (the intake and an administrator) cannot both
+    # count the same sequence number: on PostgreSQL the later one waits or is retried by Synapse.
+    txn.execute("UPDATE govchat_content_reports SET report_count = report_count WHERE item_id = ?", (item_id,))
     txn.execute("SELECT COUNT(*) FROM govchat_content_report_audit WHERE item_id = ?", (item_id,))
     seq = int(txn.fetchone()[0])
     txn.execute(
