@@ -443,6 +443,7 @@ def test_the_queue_through_the_web_pages(server: GovChatServer, admins: tuple[Us
         WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
         assert browser.find_element(By.ID, "state").text == "acted_on"
         assert "removed" in browser.find_element(By.ID, "audit").text
+        browser.execute_script("document.getElementById('audit').scrollIntoView()")
         screenshot(browser, "content-report-acted-on")
 
         browser.get(server.base_url + PAGES + "?state=acted_on")
