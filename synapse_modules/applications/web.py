@@ -106,7 +106,7 @@ class ApplicationPages(DirectServeHtmlResource):
             self._to_sign_in(request)
             return None
         viewer, token = session
-        fields = _form(request)
+        fields = form_fields(request)
         if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(token)):
             return 403, self._render("message.html", request, session, text=BAD_CSRF)
         if path == ["sign-out"]:
@@ -232,7 +232,8 @@ async def _sign_out(api: ModuleApi, token: str) -> None:
     await api._hs.get_auth_handler().delete_access_token(token)
 
 
-def _form(request: SynapseRequest) -> dict[str, str]:
+def form_fields(request: SynapseRequest) -> dict[str, str]:
+    """A posted HTML form's fields, first value of each."""
     args: dict[bytes, list[bytes]] = request.args or {}
     return {key.decode("utf-8", errors="replace"): values[0].decode("utf-8", errors="replace") for key, values in args.items() if values}
 

@@ -21,7 +21,7 @@ from synapse.module_api import DirectServeHtmlResource, ModuleApi
 
 from synapse_modules.applications import workflow
 from synapse_modules.applications.messages import format_moment
-from synapse_modules.applications.web import BAD_CSRF, csrf_token, sign_in_redirect, signed_in
+from synapse_modules.applications.web import BAD_CSRF, csrf_token, form_fields, sign_in_redirect, signed_in
 from synapse_modules.applications.web import TEMPLATES as APPLICATION_TEMPLATES
 from synapse_modules.common.http import NOT_AN_ADMINISTRATOR, path_segments, query_value
 from synapse_modules.content_reports import messages, rules
@@ -73,7 +73,7 @@ class ContentReportPages(DirectServeHtmlResource):
         if isinstance(session, bytes):
             return 403, session
         viewer, token = session
-        fields = _form(request)
+        fields = form_fields(request)
         if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(token)):
             return 403, self._render("message.html", session, text=BAD_CSRF)
         path = path_segments(request)
@@ -113,7 +113,3 @@ class ContentReportPages(DirectServeHtmlResource):
             viewer=viewer, csrf=csrf_token(token), now=now_ms(), **context
         ).encode("utf-8")
 
-
-def _form(request: SynapseRequest) -> dict[str, str]:
-    args: dict[bytes, list[bytes]] = request.args or {}
-    return {key.decode("utf-8", errors="replace"): values[0].decode("utf-8", errors="replace") for key, values in args.items() if values}
