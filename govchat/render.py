@@ -224,6 +224,11 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
             "config": {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic")},
         }
     ] if channels["enabled"] else []
+    applications = {
+        **settings.values["applications"],
+        "agencies": [agency.as_dict() for agency in settings.agencies],
+        "channels_enabled": channels["enabled"],
+    }
     return public_channels + [
         {
             "name": "synapse_modules.govchat_auth.GovChatAuth",
@@ -243,11 +248,11 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
         },
         {
             "name": "synapse_modules.applications.Applications",
-            "config": {
-                **settings.values["applications"],
-                "agencies": [agency.as_dict() for agency in settings.agencies],
-                "channels_enabled": channels["enabled"],
-            },
+            "config": applications,
+        },
+        {
+            "name": "synapse_modules.content_reports.ContentReports",
+            "config": {**settings.values["content_reports"], "applications": applications},
         },
         {
             "name": "synapse_modules.portal.Portal",

@@ -197,6 +197,56 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         ),
 ),
+    Migration(
+        5,
+        "content reports: items, filings, audit trail, intake cursors",
+        (
+            # One item per reported message, room or user; duplicate reports are filings of one item.
+            """CREATE TABLE govchat_content_reports (
+                item_id TEXT NOT NULL PRIMARY KEY,
+                subject TEXT NOT NULL,
+                subject_key TEXT NOT NULL UNIQUE,
+                room_id TEXT,
+                event_id TEXT,
+                accused TEXT,
+                event_type TEXT,
+                event_ts BIGINT,
+                state TEXT NOT NULL,
+                created_ts BIGINT NOT NULL,
+                updated_ts BIGINT NOT NULL,
+                report_count INTEGER NOT NULL,
+                removed_ts BIGINT,
+                application_id TEXT,
+                notified_ts BIGINT
+            )""",
+            "CREATE INDEX govchat_content_reports_state ON govchat_content_reports (state, created_ts)",
+            """CREATE TABLE govchat_content_report_filings (
+                source TEXT NOT NULL,
+                report_id BIGINT NOT NULL,
+                item_id TEXT,
+                reporter TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                received_ts BIGINT NOT NULL,
+                held SMALLINT NOT NULL,
+                PRIMARY KEY (source, report_id)
+            )""",
+            "CREATE INDEX govchat_content_report_filings_reporter ON govchat_content_report_filings (reporter, received_ts)",
+            "CREATE INDEX govchat_content_report_filings_item ON govchat_content_report_filings (item_id)",
+            """CREATE TABLE govchat_content_report_audit (
+                item_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                ts BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                note TEXT NOT NULL,
+                PRIMARY KEY (item_id, seq)
+            )""",
+            """CREATE TABLE govchat_content_report_cursors (
+                source TEXT NOT NULL PRIMARY KEY,
+                last_id BIGINT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

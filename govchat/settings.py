@@ -333,6 +333,15 @@ def _helpdesk_email_problem(value: str) -> str | None:
     return None
 
 
+def _content_reports_problem(key: str) -> Callable[[int], str | None]:
+    def check(value: int) -> str | None:
+        from synapse_modules.content_reports.config import content_reports_problem
+
+        return content_reports_problem(key, value)
+
+    return check
+
+
 def _directory_agencies_problem(entries: list[Any]) -> str | None:
     from synapse_modules.directory.config import directory_agencies_problem
 
@@ -404,6 +413,9 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "applications.reminder_days": _reminder_days_problem,
     "applications.check_interval_seconds": _check_interval_problem,
     "applications.max_submissions_per_day": _submissions_per_day_problem,
+    "content_reports.poll_interval_seconds": _content_reports_problem("poll_interval_seconds"),
+    "content_reports.max_reports_per_window": _content_reports_problem("max_reports_per_window"),
+    "content_reports.rate_window_seconds": _content_reports_problem("rate_window_seconds"),
     "portal.helpdesk_email": _helpdesk_email_problem,
     "portal.web_client_url": _baseurl_problem,
     "directory.agencies": _directory_agencies_problem,

@@ -58,6 +58,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "owner_name": ("nama pemilik", "owner's name"),
     "owner_email": ("e-mel pemilik", "owner's e-mail"),
     "note": ("catatan", "note"),
+    "report": ("laporan kandungan", "content report"),
 }
 APPLICANT_FIELDS = ("name", "organisation", "division", "address", "position", "phone", "email")
 EXTERNAL_USER_FIELDS = ("name", "organisation", "position", "email")

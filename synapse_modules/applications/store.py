@@ -117,29 +117,31 @@ class ApplicationStore:
         people_emails: Iterable[str],
         note: str,
         day: str,
-        daily_limit: int,
+        daily_limit: int | None,
         outbox: list[OutboxItem] | None = None,
     ) -> list[str]:
         """Save a new application and queue `outbox` in the same transaction; the outbox item IDs.
 
-        Counts it against the applicant's `daily_limit` for `day`: raises
+        Counts it against the applicant's `daily_limit` for `day` (None: not counted, for
+        cancellations administrators start from content reports): raises
         SubmissionLimitReached (and saves nothing) once the limit is used up.
         """
         emails = list(people_emails)
 
         def insert(txn: Any) -> list[str]:
-            txn.execute(
-                "INSERT INTO govchat_application_submissions (applicant, day, submitted) VALUES (?, ?, 0)"
-                " ON CONFLICT (applicant, day) DO NOTHING",
-                (application.applicant, day),
-            )
-            txn.execute(
-                "UPDATE govchat_application_submissions SET submitted = submitted + 1"
-                " WHERE applicant = ? AND day = ? AND submitted < ?",
-                (application.applicant, day, daily_limit),
-            )
-            if txn.rowcount != 1:
-                raise SubmissionLimitReached()
+            if daily_limit is not None:
+                txn.execute(
+                    "INSERT INTO govchat_application_submissions (applicant, day, submitted) VALUES (?, ?, 0)"
+                    " ON CONFLICT (applicant, day) DO NOTHING",
+                    (application.applicant, day),
+                )
+                txn.execute(
+                    "UPDATE govchat_application_submissions SET submitted = submitted + 1"
+                    " WHERE applicant = ? AND day = ? AND submitted < ?",
+                    (application.applicant, day, daily_limit),
+                )
+                if txn.rowcount != 1:
+                    raise SubmissionLimitReached()
             txn.execute(
                 f"INSERT INTO govchat_applications ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (

@@ -31,6 +31,8 @@ from synapse_modules.common.http import path_segments, query_value
 
 SESSION_COOKIE = "govchat_session"
 COOKIE_PATH = "/_synapse/client/govchat/"
+# Pages behind this sign-in; the sign-in page returns only to these.
+SIGNED_IN_PAGES = (WEB_PREFIX, "/_synapse/client/govchat/content-reports")
 USER_ROWS = 5
 TEMPLATES = Path(__file__).parent / "templates"
 BAD_CSRF = (
@@ -104,7 +106,7 @@ class ApplicationPages(DirectServeHtmlResource):
             self._to_sign_in(request)
             return None
         viewer, token = session
-        fields = _form(request)
+        fields = form_fields(request)
         if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(token)):
             return 403, self._render("message.html", request, session, text=BAD_CSRF)
         if path == ["sign-out"]:
@@ -176,34 +178,49 @@ class ApplicationPages(DirectServeHtmlResource):
     # --- sessions ------------------------------------------------------------------
 
     async def _session(self, request: SynapseRequest) -> tuple[workflow.Viewer, str] | None:
-        raw = request.getCookie(SESSION_COOKIE.encode())
-        token = raw.decode("ascii", errors="replace") if raw else ""
-        user_id = await self._user_for_token(request, token) if token else None
-        if user_id is None:
+        signed = await signed_in(self._api, request)
+        if signed is None:
             return None
+        user_id, token = signed
         return await self._service.viewer(user_id), token
 
     async def _user_for_token(self, request: SynapseRequest, token: str) -> str | None:
-        # The module API authenticates requests by their Authorization header: give it the cookie's token.
-        request.requestHeaders.setRawHeaders(b"Authorization", [f"Bearer {token}".encode()])
-        try:
-            requester = await self._api.get_user_by_req(request)
-        except SynapseError:
-            return None
-        finally:
-            request.requestHeaders.removeHeader(b"Authorization")
-        return requester.user.to_string()
+        return await user_for_token(self._api, request, token)
 
     def _to_sign_in(self, request: SynapseRequest) -> None:
-        here = request.path.decode("utf-8", errors="replace")
-        respond_with_redirect(request, f"{WEB_PREFIX}/sign-in?next={quote(here, safe='')}".encode())
-        return None
+        sign_in_redirect(request)
 
     def _render(self, template: str, request: SynapseRequest, session: tuple[workflow.Viewer, str] | None, **context: Any) -> bytes:
         viewer = session[0] if session else None
         return self._templates.get_template(template).render(
             viewer=viewer, csrf=csrf_token(session[1]) if session else "", now=now_ms(), **context
         ).encode("utf-8")
+
+
+async def signed_in(api: ModuleApi, request: SynapseRequest) -> tuple[str, str] | None:
+    """(user ID, access token) of the session cookie, or None: shared by every GovChat page behind sign-in."""
+    raw = request.getCookie(SESSION_COOKIE.encode())
+    token = raw.decode("ascii", errors="replace") if raw else ""
+    user_id = await user_for_token(api, request, token) if token else None
+    return (user_id, token) if user_id is not None else None
+
+
+async def user_for_token(api: ModuleApi, request: SynapseRequest, token: str) -> str | None:
+    # The module API authenticates requests by their Authorization header: give it the cookie's token.
+    request.requestHeaders.setRawHeaders(b"Authorization", [f"Bearer {token}".encode()])
+    try:
+        requester = await api.get_user_by_req(request)
+    except SynapseError:
+        return None
+    finally:
+        request.requestHeaders.removeHeader(b"Authorization")
+    return requester.user.to_string()
+
+
+def sign_in_redirect(request: SynapseRequest) -> None:
+    """Send a visitor without a session to the sign-in page, coming back here afterwards."""
+    here = request.path.decode("utf-8", errors="replace")
+    respond_with_redirect(request, f"{WEB_PREFIX}/sign-in?next={quote(here, safe='')}".encode())
 
 
 async def _sign_out(api: ModuleApi, token: str) -> None:
@@ -215,11 +232,12 @@ async def _sign_out(api: ModuleApi, token: str) -> None:
     await api._hs.get_auth_handler().delete_access_token(token)
 
 
-def _form(request: SynapseRequest) -> dict[str, str]:
+def form_fields(request: SynapseRequest) -> dict[str, str]:
+    """A posted HTML form's fields, first value of each."""
     args: dict[bytes, list[bytes]] = request.args or {}
     return {key.decode("utf-8", errors="replace"): values[0].decode("utf-8", errors="replace") for key, values in args.items() if values}
 
 
 def _safe_next(raw: str | None) -> str:
-    """Only our own pages: never an open redirect."""
-    return raw if raw and raw.startswith(WEB_PREFIX) and "//" not in raw and "\\" not in raw else WEB_PREFIX
+    """Only GovChat's own pages (applications, content reports): never an open redirect."""
+    return raw if raw and raw.startswith(SIGNED_IN_PAGES) and "//" not in raw and "\\" not in raw else WEB_PREFIX
