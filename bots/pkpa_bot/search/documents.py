@@ -113,6 +113,8 @@ class _Splitter:
         self.pending_heading = ""
         self.letter = ""
         self.previous_blank = True
+        self.seen_chapter = False
+        self.closed = False  # after the last chapter: forms and flowcharts, not text to quote
 
     # the current section and paragraph
 
@@ -149,6 +151,8 @@ class _Splitter:
         if _ANNEX.match(line):
             self.in_annex = True
             return
+        if self.closed and not (_DOTTED.match(line) or _CHAPTER.match(line)):
+            return
         if self._dotted(line) or self._chapter(line) or self._letter_paragraph(line) or self._heading(line):
             return
         if self.current is None:
@@ -167,6 +171,7 @@ class _Splitter:
             return False
         number, rest = match.group(1), (match.group(2) or "").strip()
         self.seen_dotted = True
+        self.closed = False
         if rest and _looks_like_heading(rest):
             self.headings[number] = rest
             self.open_section(number, rest)
@@ -180,6 +185,7 @@ class _Splitter:
         match = _CHAPTER.match(line)
         if not match:
             return False
+        self.seen_chapter, self.closed = True, False
         heading = f"BAB {match.group(1)}: {match.group(2)}".rstrip(": ")
         self.headings[match.group(1)] = heading
         self.open_section(f"BAB {match.group(1)}", heading)
@@ -197,7 +203,9 @@ class _Splitter:
     def _heading(self, line: str) -> bool:
         if not _is_capitalised_heading(line):
             return False
-        if self.in_annex:
+        if self.in_annex and self.seen_chapter:
+            self.closed = True
+        elif self.in_annex:
             current = self.current
             if current is not None and not current.paragraphs and current.heading == "":
                 current.heading = line
