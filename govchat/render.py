@@ -121,6 +121,10 @@ def govchat_modules(settings: Settings) -> list[dict[str, Any]]:
             },
         },
         {
+            "name": "synapse_modules.circulars.CircularLibrary",
+            "config": {},
+        },
+        {
             "name": "synapse_modules.portal.Portal",
             "config": dict(settings.values["portal"]),
         },

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .corpus import Circular, load_circulars
+from .documents import Passage
 from .lexical import Concept, LexicalIndex, within_one_edit  # noqa: F401 (within_one_edit: public here before)
 from .numbers import (
     NumberedReference,
@@ -32,6 +33,7 @@ from .numbers import (
     parse_reference,
     strip_span,
 )
+from .passages import MAX_PASSAGES, PassageAnswer, PassageSearch
 
 YEAR_BOOST = 1.5  # "pekeliling 2003 mel elektronik" prefers 2003
 KIND_BOOST = 1.3  # "surat pekeliling am ..." prefers SPA circulars
@@ -84,9 +86,17 @@ class SearchResult:
 class SearchEngine:
     """Searches a fixed set of circulars; build once, query many times."""
 
-    def __init__(self, circulars: Iterable[Circular] | None = None) -> None:
+    def __init__(self, circulars: Iterable[Circular] | None = None, passages: Iterable[Passage] = ()) -> None:
         self.circulars: tuple[Circular, ...] = tuple(circulars) if circulars is not None else load_circulars()
         self._index = LexicalIndex([_searchable_text(circular) for circular in self.circulars])
+        self.passages = PassageSearch(passages, self.circulars)
+
+    def search_passages(self, query: str, limit: int = MAX_PASSAGES) -> PassageAnswer:
+        """The paragraphs of imported circular texts that answer a question (at most ``limit``)."""
+        return self.passages.search(query, limit)
+
+    def circular(self, circular_id: str) -> Circular | None:
+        return next((c for c in self.circulars if c.id == circular_id), None)
 
     # -- public API -----------------------------------------------------
 
