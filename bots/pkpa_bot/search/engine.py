@@ -71,6 +71,7 @@ class SearchResult:
     hits: tuple[Hit, ...] = ()
     suggestions: tuple[Circular, ...] = ()
     reference: NumberedReference | None = None
+    share_explained: float = 1.0  # free text: how much of the query the best circular explains
 
     @property
     def circulars(self) -> tuple[Circular, ...]:
@@ -158,11 +159,12 @@ class SearchEngine:
             for circular, score in zip(self.circulars, self._score_all(concepts), strict=True)
         ]
         ranked = sorted((i for i, score in enumerate(scores) if score > 0), key=lambda i: -scores[i])
-        if not ranked or self._share_explained(concepts, ranked[0]) < MIN_SHARE_EXPLAINED:
+        share = self._share_explained(concepts, ranked[0]) if ranked else 0.0
+        if share < MIN_SHARE_EXPLAINED:
             suggestions = [self.circulars[i] for i in ranked[:SUGGESTION_COUNT]]
-            return SearchResult(query, False, suggestions=self._fill_suggestions(suggestions))
+            return SearchResult(query, False, suggestions=self._fill_suggestions(suggestions), share_explained=share)
         hits = tuple(Hit(self.circulars[i], scores[i], "text") for i in ranked[:limit])
-        return SearchResult(query, True, hits=hits)
+        return SearchResult(query, True, hits=hits, share_explained=share)
 
     def _list_by_kind_and_year(self, query: str, kind: str | None, years: set[int], limit: int) -> SearchResult:
         if kind is None and not years:
