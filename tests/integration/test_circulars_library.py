@@ -215,3 +215,15 @@ def test_passage_answers_meet_the_targets_on_the_development_and_held_out_sets(g
     for figures in (development, held_out):
         assert figures["passage_mrr@3"] >= 0.8
         assert figures["not_found_accuracy"] >= 0.8
+
+
+def test_portal_circulars_page_answers_without_sign_in(govchat: GovChatServer, admin: User) -> None:
+    assert import_guideline(govchat, admin).returncode == 0
+    page = govchat.request("GET", "/_synapse/client/govchat/portal/circulars", params={"q": "berapa lama boleh edit mesej?"})
+    assert page.status_code == 200
+    assert "SAKP 1/2022, seksyen 2.3.4 (a)(iv)" in page.text
+    assert "lima minit" in page.text and "<mark>Suntingan</mark>" in page.text
+    english = govchat.request("GET", "/_synapse/client/govchat/portal/circulars", params={"q": "resepi nasi lemak", "lang": "en"})
+    assert english.status_code == 200 and 'id="not-found"' in english.text
+    escaped = govchat.request("GET", "/_synapse/client/govchat/portal/circulars", params={"q": "<script>x</script> mesej"})
+    assert "<script>x" not in escaped.text
