@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 MAX_HEADING_LENGTH = 90
+CONTENTS_HEADINGS = frozenset({"KANDUNGAN", "ISI KANDUNGAN", "CONTENTS", "TABLE OF CONTENTS"})
 
 
 class DocumentError(ValueError):
@@ -114,6 +115,7 @@ class _Splitter:
         self.letter = ""
         self.previous_blank = True
         self.seen_chapter = False
+        self.in_contents = False
         self.closed = False  # after the last chapter: forms and flowcharts, not text to quote
 
     # the current section and paragraph
@@ -145,8 +147,11 @@ class _Splitter:
             self.previous_blank = True
             return
         blank_before, self.previous_blank = self.previous_blank, False
-        if _TOC_LINE.search(raw) and (_DOTTED.match(line.split("\t")[0].strip()) or _CHAPTER.match(line)):
+        if _TOC_LINE.search(raw) or (self.in_contents and "\t" in raw):
+            return  # a contents line: "2.3 FUNGSI-FUNGSI GovChat<TAB>5"
+        if self.in_contents and not _is_capitalised_heading(line):
             return
+        self.in_contents = line.upper() in CONTENTS_HEADINGS
         line = " ".join(line.replace("\t", " | ").split())
         if _ANNEX.match(line):
             self.in_annex = True
