@@ -178,6 +178,10 @@ def test_restricted_circulars_need_a_sign_in(govchat: GovChatServer, admin: User
     user = govchat.register_plain_user()
     signed_in = govchat.request("GET", f"{LIBRARY}/search", user.access_token, params=question).json()
     assert signed_in["passages"][0]["circular_id"] == "APKP-3-2026"
+    visitor_library = govchat.request("GET", f"{LIBRARY}/library").json()
+    assert "APKP-3-2026" not in {c["id"] for c in visitor_library["circulars"]}
+    user_library = govchat.request("GET", f"{LIBRARY}/library", user.access_token).json()
+    assert "APKP-3-2026" in {c["id"] for c in user_library["circulars"]}
     assert govchat_cli(govchat, admin, "remove", "APKP-3-2026").returncode == 0
 
 
