@@ -128,6 +128,14 @@ class LexicalIndex:
             self.document_frequency.update(counts.keys())
         self._surface_words = _surface_vocabulary(texts)
         self._synonyms = _stemmed_synonyms(synonym_groups)
+        # Typo matching compares a word only with words of a length one edit can reach.
+        self._surface_by_length: dict[int, list[str]] = {}
+        for surface in self._surface_words:
+            self._surface_by_length.setdefault(len(surface), []).append(surface)
+        self._terms_by_length: dict[int, list[str]] = {}
+        for term in self.document_frequency:
+            if len(term) >= MIN_TYPO_LENGTH - 1:
+                self._terms_by_length.setdefault(len(term), []).append(term)
 
     # -- query analysis --------------------------------------------------
 
@@ -158,12 +166,13 @@ class LexicalIndex:
             return set()
         corrections: set[str] = set()
         stems = stem_variants(word)
-        for surface, surface_stems in self._surface_words.items():
+        for surface in _near_lengths(self._surface_by_length, len(word)):
             if within_one_edit(word, surface):
-                corrections.update(surface_stems)
-        for term in self.document_frequency:
-            if len(term) >= MIN_TYPO_LENGTH - 1 and any(within_one_edit(s, term) for s in stems):
-                corrections.add(term)
+                corrections.update(self._surface_words[surface])
+        for stem in stems:
+            for term in _near_lengths(self._terms_by_length, len(stem)):
+                if within_one_edit(stem, term):
+                    corrections.add(term)
         return corrections
 
     # -- scoring ---------------------------------------------------------
@@ -229,6 +238,10 @@ def within_one_edit(first: str, second: str) -> bool:
     return longer[prefix + 1 :] == shorter[prefix:]
 
 
+
+
+def _near_lengths(by_length: dict[int, list[str]], length: int) -> list[str]:
+    return [word for size in (length - 1, length, length + 1) for word in by_length.get(size, ())]
 
 
 def index_terms(text: str) -> Counter[str]:
