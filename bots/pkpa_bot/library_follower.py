@@ -49,11 +49,11 @@ class LibraryFollower:
         except (OSError, ValueError, KeyError, TypeError) as error:
             logger.warning("Cannot fetch the circulars library (%s); keeping revision %s", error, self.revision)
             return False
-        self._install(library)
+        self._install(library, await asyncio.to_thread(library.engine))
         return True
 
-    def _install(self, library: Library) -> None:
-        self._on_change(library.engine())
+    def _install(self, library: Library, engine: SearchEngine) -> None:
+        self._on_change(engine)
         self.revision = library.revision
         REVISION.set(library.revision)
         logger.info("Circulars library revision %d: %d circulars, %d paragraphs", library.revision, len(library.circulars), len(library.passages))

@@ -51,7 +51,9 @@ class LibraryService:
     async def engine(self, public_only: bool) -> SearchEngine:
         built = await self._current()
         if public_only not in built.engines:
-            built.engines[public_only] = (built.library.public_only() if public_only else built.library).engine()
+            # Indexing takes tens of milliseconds: off the reactor thread.
+            library = built.library.public_only() if public_only else built.library
+            built.engines[public_only] = await self._api.defer_to_thread(library.engine)
         return built.engines[public_only]
 
     async def listing(self) -> list[dict[str, Any]]:
@@ -65,7 +67,9 @@ class LibraryService:
         circular_id = rules.parse_circular_id(raw_id)
         library = await self.library(public_only=False)
         existing = next((c for c in library.circulars if c.id == circular_id), None)
-        plan = rules.parse_import(circular_id, body, existing, {c.id for c in library.circulars})
+        # Reading a PDF can take seconds: off the reactor thread, so other requests go on.
+        known = {c.id for c in library.circulars}
+        plan = await self._api.defer_to_thread(rules.parse_import, circular_id, body, existing, known)
         now = self._api.get_current_time_msec()
         await self._api.run_db_interaction("govchat_circulars_import", store.write_import, plan.circular, plan.passages, now)
         logger.info("Imported %s: %d paragraphs", circular_id, len(plan.passages))

@@ -140,8 +140,9 @@ class PassageSearch:
     def __init__(self, passages: Iterable[Passage], circulars: Iterable[Circular] = ()) -> None:
         self.passages: tuple[Passage, ...] = tuple(passages)
         self._circulars = {circular.id: circular for circular in circulars}
+        items = {(p.circular_id, p.section, p.label): p.text for p in self.passages}
         self._index = LexicalIndex(
-            [indexed_text(passage, self.passages) for passage in self.passages],
+            [indexed_text(passage, items) for passage in self.passages],
             synonym_groups=_synonym_groups(),
             k1=PASSAGE_K1,
             b=PASSAGE_B,
@@ -172,19 +173,11 @@ class PassageSearch:
         return PassageHit(passage, self._circulars.get(passage.circular_id), score, terms)
 
 
-def indexed_text(passage: Passage, passages: Sequence[Passage]) -> str:
-    """What a paragraph is found by: its heading, the item it belongs to, itself."""
+def indexed_text(passage: Passage, items: dict[tuple[str, str, str], str]) -> str:
+    """What a paragraph is found by: its heading, the item it belongs to ("a" for "a.iv"), itself."""
     parent = ""
     if "." in passage.label:
-        parent_label = passage.label.rsplit(".", 1)[0]
-        parent = next(
-            (
-                p.text
-                for p in passages
-                if p.circular_id == passage.circular_id and p.section == passage.section and p.label == parent_label
-            ),
-            "",
-        )
+        parent = items.get((passage.circular_id, passage.section, passage.label.rsplit(".", 1)[0]), "")
     return f"{passage.heading} {parent} {passage.text}"
 
 
