@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from govchat.cli_circulars import add_circular_commands
 from govchat.cli_directory import add_directory_commands
 from govchat.cli_report import add_report_commands
 from govchat.deploy import DeployPlan, write_deployment
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_channel_commands(commands)
     add_directory_commands(commands)
     add_report_commands(commands)
+    add_circular_commands(commands)
     return parser
 
 

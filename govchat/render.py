@@ -255,6 +255,10 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
             "config": {**settings.values["content_reports"], "applications": applications},
         },
         {
+            "name": "synapse_modules.circulars.CircularLibrary",
+            "config": {},
+        },
+        {
             "name": "synapse_modules.portal.Portal",
             "config": dict(settings.values["portal"]),
         },

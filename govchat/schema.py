@@ -247,6 +247,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        6,
+        "the circulars library: circulars, their paragraphs, and a revision every change raises",
+        (
+            """CREATE TABLE govchat_circulars (
+                circular_id TEXT NOT NULL PRIMARY KEY,
+                kind TEXT NOT NULL,
+                number INTEGER,
+                year INTEGER NOT NULL,
+                issued_date TEXT NOT NULL,
+                title_ms TEXT NOT NULL,
+                subject_en TEXT NOT NULL,
+                status TEXT NOT NULL,
+                status_note TEXT NOT NULL,
+                superseded_by TEXT NOT NULL,
+                source TEXT NOT NULL,
+                keywords TEXT NOT NULL,
+                is_public INTEGER NOT NULL,
+                updated_ts BIGINT NOT NULL
+            )""",
+            """CREATE TABLE govchat_circular_passages (
+                circular_id TEXT NOT NULL,
+                ordinal INTEGER NOT NULL,
+                section TEXT NOT NULL,
+                heading TEXT NOT NULL,
+                label TEXT NOT NULL,
+                body TEXT NOT NULL,
+                PRIMARY KEY (circular_id, ordinal)
+            )""",
+            """CREATE TABLE govchat_circulars_revision (
+                singleton INTEGER NOT NULL PRIMARY KEY,
+                revision BIGINT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

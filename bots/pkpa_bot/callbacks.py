@@ -51,6 +51,10 @@ class BotCallbacks:
         self.not_before_ms = not_before_ms
         self._warned_limited: set[str] = set()
 
+    def use_engine(self, engine: SearchEngine) -> None:
+        """Answer from now on with a search engine built from a newer library."""
+        self.engine = engine
+
     async def on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.client.user_id or event.membership != "invite":
             return

@@ -14,8 +14,9 @@ import html
 import re
 from dataclasses import dataclass
 
-from bots.pkpa_bot.search import Circular, SearchEngine, SearchResult
-from bots.pkpa_bot.search.corpus import STATUS_CANCELLED, STATUS_IN_FORCE
+from bots.pkpa_bot.search import Circular, PassageAnswer, SearchEngine, SearchResult
+from bots.pkpa_bot.search.corpus import STATUS_AMENDED, STATUS_CANCELLED, STATUS_IN_FORCE
+from bots.pkpa_bot.search.passages import excerpt, highlight
 
 MAX_QUESTION_LENGTH = 300
 MAX_RESULTS = 5
@@ -74,11 +75,68 @@ def answer(command: Command, engine: SearchEngine) -> Reply:
     elif command.name == "list":
         reply = list_reply(command.argument, engine)
     else:
-        reply = search_reply(engine.search(command.argument, limit=MAX_RESULTS))
+        reply = question_reply(command.argument, engine)
     if command.truncated:
         note = f"(Soalan anda dipendekkan kepada {MAX_QUESTION_LENGTH} aksara. / Your question was shortened to {MAX_QUESTION_LENGTH} characters.)"
         reply = Reply(plain=f"{note}\n{reply.plain}", html=f"<p><em>{html.escape(note)}</em></p>{reply.html}")
     return reply
+
+
+# Words that ask for circulars rather than for what they say ("pekeliling tentang cuti").
+_LIST_WORDS = re.compile(r"\b(pekeliling|circulars?|surat pekeliling|senarai|which circular)\b", re.IGNORECASE)
+
+
+def question_reply(question: str, engine: SearchEngine) -> Reply:
+    """Quote the paragraphs that answer a question; name circulars when that is what is asked.
+
+    A numbered reference or a listing ("PKPA 1/2021", "PKPA 2021") and a question
+    about circulars ("pekeliling tentang ...") get the circulars. Otherwise the
+    paragraphs win when they explain more of the question than any circular's
+    title and subject do; with neither, an honest "not found".
+    """
+    circulars = engine.search(question, limit=MAX_RESULTS)
+    if circulars.reference is not None or (circulars.found and circulars.hits[0].matched_by == "listing"):
+        return search_reply(circulars)
+    if circulars.found and _LIST_WORDS.search(question):
+        return search_reply(circulars)
+    passages = engine.search_passages(question)
+    if passages.found and (not circulars.found or passages.share_explained >= circulars.share_explained):
+        return passage_reply(passages, engine)
+    return search_reply(circulars)
+
+
+def passage_reply(answer: PassageAnswer, engine: SearchEngine) -> Reply:
+    heading = "Jawapan daripada teks pekeliling / From the circulars' text:"
+    plain_lines = [heading]
+    items = []
+    for index, hit in enumerate(answer.hits, start=1):
+        passage, circular = hit.passage, hit.circular
+        quote, spans = excerpt(passage.text, highlight(passage.text, hit.terms))
+        name = circular.display_id if circular else passage.circular_id
+        where = f"{name}, seksyen / section {passage.reference}"
+        if passage.heading:
+            where += f" ({passage.heading})"
+        status = status_text(circular, engine) if circular else ""
+        title = circular.title_ms if circular else ""
+        plain_lines.append(f'{index}. {where}\n   "{quote}"\n   {title} — Status: {status}')
+        items.append(
+            f"<li><strong>{html.escape(where)}</strong><blockquote>{_marked(quote, spans)}</blockquote>"
+            f"{html.escape(title)}<br/>Status: {html.escape(status)}</li>"
+        )
+    note = "Semak teks penuh pekeliling sebelum bertindak. / Check the full circular before acting on it."
+    plain_lines.append(note)
+    return Reply(plain="\n".join(plain_lines), html=f"<p>{html.escape(heading)}</p><ol>{''.join(items)}</ol><p><em>{html.escape(note)}</em></p>")
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """The quote, HTML-escaped, with the words that matched the question in bold."""
+    parts, last = [], 0
+    for start, end in spans:
+        parts.append(html.escape(text[last:start]))
+        parts.append(f"<b>{html.escape(text[start:end])}</b>")
+        last = end
+    parts.append(html.escape(text[last:]))
+    return "".join(parts)
 
 
 def search_reply(result: SearchResult) -> Reply:
@@ -109,7 +167,7 @@ def details_reply(argument: str, engine: SearchEngine) -> Reply:
         ("Tajuk / Title", circular.title_ms),
         ("Perkara / Subject", circular.subject_en),
         ("Tahun / Year", str(circular.year)),
-        ("Status", status_text(circular)),
+        ("Status", status_text(circular, engine)),
         ("Sumber / Source", circular.source),
     ]
     plain = "\n".join(f"{label}: {value}" for label, value in rows)
@@ -158,13 +216,25 @@ def about_reply(count: int) -> Reply:
     return Reply(plain=text, html=f"<p>{html.escape(text)}</p>")
 
 
-def status_text(circular: Circular) -> str:
+def status_text(circular: Circular, engine: SearchEngine | None = None) -> str:
     category = circular.status_category
+    note = f" — {circular.status}" if circular.status else ""
+    successor = _successor(circular, engine)
     if category == STATUS_CANCELLED:
-        return f"dibatalkan / cancelled — {circular.status}"
+        return f"dibatalkan / cancelled{successor}{note}"
+    if category == STATUS_AMENDED:
+        return f"dipinda / amended{successor}{note}"
     if category == STATUS_IN_FORCE:
-        return f"berkuat kuasa / in force — {circular.status}"
-    return f"tidak pasti / unknown — {circular.status}"
+        return f"berkuat kuasa / in force{note}"
+    return f"tidak pasti / unknown{note}"
+
+
+def _successor(circular: Circular, engine: SearchEngine | None) -> str:
+    if not circular.superseded_by:
+        return ""
+    replacement = engine.circular(circular.superseded_by) if engine is not None else None
+    name = replacement.display_id if replacement else circular.superseded_by
+    return f"; digantikan oleh / superseded by {name}"
 
 
 def _one_line(circular: Circular) -> str:

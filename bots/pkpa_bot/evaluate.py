@@ -3,6 +3,10 @@
 Usage::
 
     python -m bots.pkpa_bot.evaluate QUERIES.tsv
+    GOVCHAT_DATA_DIR=... python -m bots.pkpa_bot.evaluate --passages QUESTIONS.tsv
+
+The second form measures answers quoted from the circulars' text, against
+the library in that data folder: see ``evaluate_passages``.
 
 QUERIES.tsv has one query per line, ``query<TAB>expected ids``, where the
 ids come from the ``id`` column of the corpus and are comma-separated.  An
@@ -171,8 +175,10 @@ def _percentile(values: list[float], percent: float) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if len(arguments) == 2 and arguments[0] == "--passages":
+        return _main_passages(Path(arguments[1]))
     if len(arguments) != 1:
-        print("usage: python -m bots.pkpa_bot.evaluate QUERIES.tsv", file=sys.stderr)
+        print("usage: python -m bots.pkpa_bot.evaluate [--passages] QUERIES.tsv", file=sys.stderr)
         return EXIT_BAD_INPUT
     engine = SearchEngine()
     known_ids = frozenset(circular.id for circular in engine.circulars)
@@ -182,6 +188,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for line in evaluate(engine, queries).lines():
+        print(line)
+    return 0
+
+
+def _main_passages(path: Path) -> int:
+    from govchat.settings import data_dir_from_env
+
+    from .evaluate_passages import EvaluationError, load_library, read_questions
+    from .evaluate_passages import evaluate as evaluate_passages
+
+    try:
+        library = load_library(data_dir_from_env())
+        questions = read_questions(path, library)
+    except EvaluationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for line in evaluate_passages(library.engine(), questions):
         print(line)
     return 0
 

@@ -17,6 +17,7 @@ from prometheus_client import start_http_server
 from bots.pkpa_bot.account import AccountError, load_or_create_account
 from bots.pkpa_bot.answered import AnsweredLog
 from bots.pkpa_bot.callbacks import BotCallbacks
+from bots.pkpa_bot.library_follower import LibraryFollower
 from bots.pkpa_bot.ratelimit import RateLimiter
 from bots.pkpa_bot.search import SearchEngine
 from govchat.permissions import owner_only_from_now_on
@@ -57,10 +58,13 @@ async def run_bot(settings: Settings) -> None:
     client.add_event_callback(callbacks.on_invite, InviteMemberEvent)  # type: ignore[arg-type]
     client.add_event_callback(callbacks.on_message, RoomMessageText)  # type: ignore[arg-type]
     client.add_event_callback(callbacks.on_undecryptable, MegolmEvent)  # type: ignore[arg-type]
+    follower = LibraryFollower(homeserver, credentials.access_token, callbacks.use_engine)
+    following = asyncio.create_task(follower.run())
     logger.info("Bot-GovChat is running as %s (device %s)", credentials.user_id, credentials.device_id)
     try:
         await _sync_until_stopped(client)
     finally:
+        following.cancel()
         answered.close()
         await client.close()
 

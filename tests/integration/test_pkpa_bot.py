@@ -215,3 +215,97 @@ def _bot_pid(server: GovChatServer) -> int:
         if b"bots.pkpa_bot" in Path(f"/proc/{child}/cmdline").read_bytes():
             return int(child)
     raise AssertionError("the launcher has no bot process")
+
+
+# --- answers quoted from the circulars' text (issue 15) ---------------------------------------------
+
+
+def bot_library_revision(server: GovChatServer) -> int:
+    """The library revision the bot searches, from its metrics."""
+    import requests
+
+    metrics = requests.get(f"http://127.0.0.1:{server.bot_metrics_port}/metrics", timeout=10).text
+    for line in metrics.splitlines():
+        if line.startswith("govchat_bot_library_revision "):
+            return int(float(line.split()[1]))
+    return -1
+
+
+def wait_for_bot_library(server: GovChatServer, revision: int, timeout: float = 60) -> float:
+    """Seconds until the bot searches at least this library revision; fails after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if bot_library_revision(server) >= revision:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise AssertionError(f"the bot did not pick up library revision {revision} within {timeout:.0f} s")
+
+
+def current_revision(server: GovChatServer) -> int:
+    return int(server.request("GET", "/_synapse/client/govchat/v1/circulars/library").json()["revision"])
+
+
+def test_edit_question_is_answered_from_section_2_3_4_of_the_guideline(govchat: GovChatServer, admin: User, tmp_path: Path) -> None:
+    from tests.integration.test_circulars_library import import_guideline
+
+    imported = import_guideline(govchat, admin)
+    assert imported.returncode == 0, imported.stderr
+    wait_for_bot_library(govchat, current_revision(govchat))
+    user = govchat.register_plain_user()
+
+    async def scenario() -> None:
+        async with talking_to_bot(govchat, user, tmp_path / "user") as (client, notices):
+            room_id = await open_direct_chat(client, govchat)
+            assert client.rooms[room_id].encrypted
+            answer = await ask(client, notices, room_id, "berapa lama boleh edit mesej?")
+            first = answer.body.split("\n")[1]
+            assert "SAKP 1/2022" in first and "2.3.4" in first
+            assert "lima minit" in answer.body
+            html = answer.source["content"]["formatted_body"]
+            assert "<blockquote>" in html and "<b>Suntingan</b>" in html
+            assert "berkuat kuasa / in force" in answer.body
+
+            about_circulars = await ask(client, notices, room_id, "pekeliling tentang pengkomputeran awan")
+            assert "PKPA 1/2021" in about_circulars.body  # the list answer stays
+
+    run(scenario())
+
+
+def test_new_circular_is_answered_within_a_minute_and_a_cancelled_one_says_so(
+    govchat: GovChatServer, admin: User, tmp_path: Path
+) -> None:
+    from tests.integration.test_circulars_library import govchat_cli
+
+    user = govchat.register_plain_user()
+    bot_before = _bot_pid(govchat)
+    circular = tmp_path / "pekeliling-parkir.md"
+    circular.write_text(
+        "# PEKELILING UJIAN PARKIR\n\nTUJUAN\n\n1. Pekeliling ini mengatur petak parkir basikal elektrik di kompleks kerajaan.\n\n"
+        "LAMPIRAN A\n\n3.2 PENGECASAN\n\nBasikal elektrik dicas di petak berbumbung berhampiran pintu utama sahaja.\n",
+        encoding="utf-8",
+    )
+
+    async def scenario() -> None:
+        async with talking_to_bot(govchat, user, tmp_path / "user") as (client, notices):
+            room_id = await open_direct_chat(client, govchat)
+            question = "di mana basikal elektrik boleh dicas?"
+            before = await ask(client, notices, room_id, question)
+            assert "3.2" not in before.body  # not in the library yet
+
+            imported = govchat_cli(govchat, admin, "import", str(circular), "--id", "PKPA-5-2026", "--title", "Parkir Basikal Elektrik")
+            assert imported.returncode == 0, imported.stderr
+            assert wait_for_bot_library(govchat, current_revision(govchat)) < 60
+            answer = await ask(client, notices, room_id, question)
+            assert "PKPA 5/2026" in answer.body and "3.2" in answer.body and "petak berbumbung" in answer.body
+
+            cancelled = govchat_cli(govchat, admin, "set-status", "PKPA-5-2026", "cancelled", "--superseded-by", "PKPA-1-2021")
+            assert cancelled.returncode == 0, cancelled.stderr
+            wait_for_bot_library(govchat, current_revision(govchat))
+            again = await ask(client, notices, room_id, question)
+            assert "dibatalkan / cancelled" in again.body and "superseded by PKPA 1/2021" in again.body
+
+    try:
+        run(scenario())
+    finally:
+        govchat_cli(govchat, admin, "remove", "PKPA-5-2026")
+    assert _bot_pid(govchat) == bot_before  # no restart

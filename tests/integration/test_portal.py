@@ -10,7 +10,7 @@ import requests
 from tests.harness import GovChatServer
 
 PORTAL = "/_synapse/client/govchat/portal"
-PAGES = ["", "/register", "/apps", "/passwords", "/guide", "/faq", "/helpdesk"]
+PAGES = ["", "/register", "/apps", "/passwords", "/guide", "/faq", "/helpdesk", "/circulars"]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -12,10 +12,20 @@ Typical use::
 """
 
 from .corpus import Circular, display_id, load_circulars
+from .documents import DocumentError, Passage, read_document, split_sections
 from .engine import Hit, SearchEngine, SearchResult
+from .library import Library
+from .passages import PassageAnswer, PassageHit
 
 __all__ = [
     "Circular",
+    "DocumentError",
+    "Library",
+    "Passage",
+    "PassageAnswer",
+    "PassageHit",
+    "read_document",
+    "split_sections",
     "Hit",
     "SearchEngine",
     "SearchResult",

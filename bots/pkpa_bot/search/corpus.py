@@ -40,6 +40,15 @@ KIND_NAMES_MS: dict[str, str] = {
 STATUS_CANCELLED = "cancelled"
 STATUS_IN_FORCE = "in force"
 STATUS_UNKNOWN = "unknown"
+STATUS_AMENDED = "amended"
+
+# Status codes an administrator sets in the library, and the category each means.
+STATUS_CODES: dict[str, str] = {
+    "in_force": STATUS_IN_FORCE,
+    "amended": STATUS_AMENDED,
+    "cancelled": STATUS_CANCELLED,
+    "unknown": STATUS_UNKNOWN,
+}
 
 
 class CorpusError(ValueError):
@@ -60,6 +69,9 @@ class Circular:
     status: str  # free text from the data, e.g. "DIBATALKAN by PA 4/2022"
     source: str
     keywords: str = ""
+    status_code: str = ""  # set in the library by an administrator: in_force, amended, cancelled, unknown
+    superseded_by: str = ""  # id of the circular that replaces it, when known
+    public: bool = True  # shown on the portal without signing in
 
     @property
     def display_id(self) -> str:
@@ -68,7 +80,13 @@ class Circular:
 
     @property
     def status_category(self) -> str:
-        """Coarse status: cancelled, in force or unknown (see ``classify_status``)."""
+        """Coarse status: cancelled, amended, in force or unknown.
+
+        The administrator's status code when the library has one, else read
+        from the free-text status (see ``classify_status``).
+        """
+        if self.status_code in STATUS_CODES:
+            return STATUS_CODES[self.status_code]
         return classify_status(self.status)
 
 

@@ -13,6 +13,7 @@ stemmed the same way.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MIN_STEMMABLE_LENGTH = 5  # words of four letters or fewer are left alone
 MIN_STEM_LENGTH = 3  # never cut a word down below three letters
@@ -111,8 +112,9 @@ def stem(word: str) -> str:
     return stem_variants(word)[0]
 
 
+@lru_cache(maxsize=65536)
 def stem_variants(word: str) -> tuple[str, ...]:
-    """Plausible stems of a word, most likely first."""
+    """Plausible stems of a word, most likely first (a pure function, so remembered: texts repeat words)."""
     if len(word) < MIN_STEMMABLE_LENGTH or word in PROTECTED_WORDS or not word.isalpha():
         return (word,)
     base = _strip_inflection(word)
