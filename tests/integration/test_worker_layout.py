@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from govchat.launcher import UnixHTTPConnection
 from govchat.layout import target_for
@@ -258,3 +259,31 @@ def test_every_process_recovers_after_a_restart_of(faults: GovChatServer, servic
     # A client worker too serves a request that needs the database.
     for worker in ("client1", "client2"):
         wait_for(lambda w=worker: process_request(faults, w, "GET", "/_matrix/client/v3/account/whoami", reader.access_token)[0] == 200, 60, f"{worker} answers")
+
+
+def test_the_gcmeet_limit_holds_once_across_both_client_workers(govchat: GovChatServer) -> None:
+    """Burst 10 per user (the default): two client workers together still give 10, not 20."""
+    owner, guest = govchat.register_plain_user(), govchat.register_plain_user()
+    room_id = private_room(govchat, owner, guest)
+    answers = []
+    for attempt in range(24):
+        worker = ("client1", "client2")[attempt % 2]
+        status, _ = process_request(govchat, worker, "POST", "/_synapse/client/govchat/v1/gcmeet/token", guest.access_token, {"room_id": room_id})
+        answers.append((worker, status))
+    granted = [worker for worker, status in answers if status == 200]
+    assert {status for _, status in answers} <= {200, 429}
+    # 10 from the burst, plus at most a couple refilled at 30 a minute while the loop ran.
+    assert 10 <= len(granted) <= 12, answers
+    assert {"client1", "client2"} <= set(granted)
+
+
+def test_every_process_serves_its_own_metrics(govchat: GovChatServer) -> None:
+    import requests
+
+    ports = govchat.synapse_metrics_ports()
+    assert len(ports) == 6  # main, stream writer, two client workers, background, media
+    for port in ports:
+        answer = requests.get(f"http://127.0.0.1:{port}/_synapse/metrics", timeout=30)
+        assert answer.status_code == 200 and "synapse_build_info" in answer.text
+    scraped = yaml.safe_load((govchat.data_dir / "prometheus.yml").read_text())["scrape_configs"][0]["static_configs"]
+    assert sorted(int(entry["targets"][0].rsplit(":", 1)[1]) for entry in scraped) == sorted(ports)
