@@ -15,9 +15,10 @@ What counts as a change, and what does not:
   the whole chain may make it.
 - A redaction of one's own event is measured the same way; redacting an edit
   would bring back the older text, so it counts from the original message too.
-- Not shared data: state events and reactions: `m.reaction` annotations, and
-  encrypted events whose clear-text relation is an annotation (clients built on
-  matrix-rust-sdk, such as Element X, encrypt reactions in encrypted rooms).
+- Not shared data: state events and reactions (`m.reaction` annotations). An
+  encrypted event whose clear-text relation is an annotation is NOT exempt: the
+  server cannot see its decrypted type, and Element shows one whose decrypted
+  type is a message as a message (docs/security.md), so it keeps the window.
 - Moderation: redacting somebody else's event is left to Synapse, which allows
   it only at or above the room's `redact` power level (R9.3). An administrator
   redacting a user's events through the admin API is moderation as well.
@@ -153,12 +154,11 @@ def is_annotation(content: Mapping[str, Any]) -> bool:
 
 
 def is_reaction(event: StoredEvent) -> bool:
-    """A reaction, plain or encrypted. An encrypted event claiming to annotate is
-    shown by clients as a reaction on its target, not as a message, so deleting it
-    late takes back no shared data."""
+    """A clear-text reaction. An encrypted event that claims to annotate may carry a
+    message (its decrypted type is hidden from the server), so it is not one."""
     if event.replaces is not None:
         return False
-    return event.type == REACTION or (event.type == ENCRYPTED and event.annotates)
+    return event.type == REACTION
 
 
 def redaction_targets(top_level_redacts: object, content: Mapping[str, Any]) -> list[object]:
