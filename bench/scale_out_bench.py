@@ -4,34 +4,34 @@ Starts four homeservers on loopback, one after the other (never two at once), ea
 from GovChat's own config, Bot-GovChat off, bcrypt_rounds 4 (password hashing is not
 what is measured) and the test suite's relaxed client rate limits:
 
+  * sqlite:     `govchat run`, one Synapse process on SQLite (what `make run` starts);
   * stock:      stock Synapse: GovChat's rendered homeserver.yaml (SQLite) with every
                 module stripped from `modules:`, started as `python -m synapse.app.homeserver`
-                (the bench itself runs the local mail server it needs for e-mail registration);
-  * sqlite:     `govchat run`, one Synapse process on SQLite (what `make run` starts);
+                (the bench runs GovChat's local mail server beside it, as a process of its own);
   * postgresql: `govchat run` with `database: {engine: postgresql}`: GovChat's own
                 PostgreSQL on a unix socket, one Synapse process;
   * workers:    `govchat run` with `workers: {client: 2}` as well: PostgreSQL, Redis, Synapse's
                 main process, a stream writer, two client workers, a background and a media
                 worker, nginx on the port.
 
-On each, after a warm-up, it measures:
+On each, after a warm-up, it measures (sizes for a full run; --quick in brackets):
 
-  * message send: `--sends` PUT /send by 4 users in 3 private rooms, one after the other,
-    then the same number from a pool of 4 threads (latency of each request, and messages/s);
-  * registration: `--registrations` shared-secret admin registrations (nonce + register) from
-    a pool of 4 threads, then `--email-registrations` of the e-mail flow Element uses
-    (requestToken, the mailed link, register twice) from the same pool;
+  * message send: 300 (40) PUT /send by 4 users in 3 private rooms, one after the other,
+    then as many from a pool of 4 threads (latency of each request, and messages/s);
+  * registration: 100 (20) shared-secret admin registrations (nonce + register), then
+    30 (8) of the e-mail flow Element uses (requestToken, the mailed link, register twice),
+    each from a pool of 4 threads;
   * owner post -> members' next sync: a channel (GovChat's channels API; on stock Synapse a
-    public room the owner creates) with `--members` members each long-polling /sync with a
-    since token; the owner posts `--posts` times; from the start of the send until each
-    member's /sync returns the post;
+    public room the owner creates) with 6 (4) members each long-polling /sync with a since
+    token; the owner posts 30 (8) times; from the start of the send until each member's
+    /sync returns the post, and from the send's answer;
   * where the cost goes: GET /health and PUT /send through the port users reach against the
     same straight to a Synapse process's socket (worker layout: /health on main; /send on
     client1, which hands events to the stream writer, and on the stream writer itself);
   * per process: RSS (VmRSS; PSS beside it, since PostgreSQL's backends share memory) at the
     end, and CPU seconds (utime + stime from /proc) over the measured phase.
 
-    .venv/bin/python -m bench.scale_out_bench [--quick] [--only stock,sqlite,postgresql,workers] [--keep]
+    .venv/bin/python -m bench.scale_out_bench [--quick] [--only sqlite,stock,postgresql,workers] [--keep]
 
 Bounded: loopback only; every request and every wait has a deadline; each server is
 stopped before the next starts and whatever happens; the data directories (and, as root,
@@ -52,6 +52,8 @@ import random
 import resource
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -69,9 +71,9 @@ import yaml
 
 from bench.synapse_only import BenchError, SynapseOnlyServer, without_module
 from govchat.launcher import UnixHTTPConnection
-from govchat.mailserver import LocalMailServer, mail_files, read_mail
+from govchat.mailserver import mail_files, read_mail
 from tests import harness
-from tests.harness import GovChatServer, User, mail_link
+from tests.harness import REPO_ROOT, GovChatServer, User, mail_link
 
 CHANNELS_API = "/_synapse/client/govchat/v1/channels"
 THREADS = 4
@@ -101,9 +103,10 @@ class LayoutSpec:
     stock: bool = False
 
 
+# Run in this order: the two SQLite servers side by side, so drift on a shared machine hits them alike.
 LAYOUTS = (
-    LayoutSpec("stock", "stock Synapse, SQLite, 1 process", {"channels": {"enabled": False}}, stock=True),
     LayoutSpec("sqlite", "GovChat, SQLite, 1 process", {}),
+    LayoutSpec("stock", "stock Synapse, SQLite, 1 process", {"channels": {"enabled": False}}, stock=True),
     LayoutSpec("postgresql", "GovChat, PostgreSQL, 1 process", POSTGRESQL),
     LayoutSpec("workers", "GovChat workers (2 client), PostgreSQL, Redis, nginx", WORKERS),
 )
@@ -329,25 +332,30 @@ class ProcessUse:
 class ProcessMeter:
     """CPU seconds between `start` and `stop` and memory at `stop`, per process of the layout."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, others: dict[int, str]) -> None:
         self.root = root
+        self.others = others  # processes of the layout outside root's tree, by PID
         self._ticks: dict[int, int] = {}
         self._client_cpu = 0.0
         self.use: dict[str, ProcessUse] = {}
 
     def start(self) -> None:
-        self._ticks = {pid: cpu_ticks(pid) for pid in process_groups(self.root)}
+        self._ticks = {pid: cpu_ticks(pid) for pid in self.processes()}
         self._client_cpu = _own_cpu()
 
     def stop(self) -> None:
         self.use = {}
-        for pid, name in process_groups(self.root).items():
+        for pid, name in self.processes().items():
             use = self.use.setdefault(name, ProcessUse())
             use.count += 1
             use.rss_kb += memory_kb(pid, "status", "VmRSS")
             use.pss_kb += memory_kb(pid, "smaps_rollup", "Pss")
             use.cpu_seconds += (cpu_ticks(pid) - self._ticks.get(pid, 0)) / CLK_TCK
         self.use["bench client (this process)"] = ProcessUse(1, 0, 0, _own_cpu() - self._client_cpu)
+
+
+    def processes(self) -> dict[int, str]:
+        return {**process_groups(self.root), **self.others}
 
 
 def _own_cpu() -> float:
@@ -407,19 +415,54 @@ def make_server(spec: LayoutSpec, data_dir: Path) -> GovChatServer:
     return GovChatServer(data_dir=data_dir, settings=settings, metrics_port=metrics_port)
 
 
+# GovChat's local mail server as a process of its own, for stock Synapse: `govchat run` runs it
+# beside GovChat, and in the bench's own process it would compete with the client threads.
+# It stops when its stdin closes, so also when the bench dies.
+MAIL_SERVER = """
+import sys
+from pathlib import Path
+from govchat.mailserver import LocalMailServer
+server = LocalMailServer(Path(sys.argv[1]), int(sys.argv[2]))
+server.start()
+sys.stdin.read()
+server.stop()
+"""
+
+
 @contextmanager
-def running(server: GovChatServer, stock: bool) -> Iterator[None]:
-    mail: LocalMailServer | None = None
+def running(server: GovChatServer, stock: bool) -> Iterator[subprocess.Popen[bytes] | None]:
+    """The server started (stock Synapse: with a mail server process, yielded), stopped afterwards whatever happens."""
+    mail: subprocess.Popen[bytes] | None = None
     try:
-        if stock:  # `govchat run` starts it for GovChat; stock Synapse gets the same one from the bench
-            mail = LocalMailServer(server.mail_dir, server.smtp_port)
-            mail.start()
+        if stock:
+            server.mail_dir.mkdir(parents=True, exist_ok=True)
+            mail = subprocess.Popen([sys.executable, "-c", MAIL_SERVER, str(server.mail_dir), str(server.smtp_port)], stdin=subprocess.PIPE, cwd=REPO_ROOT)
+            wait_for_port(server.smtp_port, mail)
         server.start()
-        yield
+        yield mail
     finally:
         server.stop()
         if mail is not None:
-            mail.stop()
+            assert mail.stdin is not None
+            mail.stdin.close()
+            try:
+                mail.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                mail.kill()
+                mail.wait()
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"the mail server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise BenchError(f"the mail server did not listen on port {port} within {timeout} s")
 
 
 class Bench:
@@ -434,7 +477,7 @@ class Bench:
 
     def run(self) -> Results:
         started = time.monotonic()
-        with running(self.server, self.spec.stock):
+        with running(self.server, self.spec.stock) as mail:
             self.results.started_in = time.monotonic() - started
             assert self.server.process is not None
             self.secret = yaml.safe_load((self.server.data_dir / "secrets.yaml").read_text())["registration_shared_secret"]
@@ -442,7 +485,7 @@ class Bench:
             senders, rooms = self.prepare_rooms()
             owner, members, channel = self.prepare_channel()
             self.settle([*senders, owner, *members])
-            meter = ProcessMeter(self.server.process.pid)
+            meter = ProcessMeter(self.server.process.pid, {mail.pid: "mail server"} if mail else {})
             load_before, measuring = os.getloadavg()[0], time.monotonic()
             meter.start()
             self.measure_sends(senders, rooms)
@@ -705,11 +748,12 @@ def print_process_table(results: list[Results]) -> None:
                 count = f" ({use.count})" if use.count > 1 else ""
                 cells.append(f"{use.rss_kb / 1024:.0f} / {use.pss_kb / 1024:.0f} MB{count}, {use.cpu_seconds:.1f} s")
         print(f"| {name} | " + " | ".join(cells) + " |")
-    totals = []
-    for r in results:
-        served = [use for name, use in r.use.items() if not name.startswith("bench client")]
-        totals.append(f"{sum(u.rss_kb for u in served) / 1024:.0f} / {sum(u.pss_kb for u in served) / 1024:.0f} MB, {sum(u.cpu_seconds for u in served):.1f} s")
+    totals = [f"{server_side(r, 'rss_kb') / 1024:.0f} / {server_side(r, 'pss_kb') / 1024:.0f} MB, {server_side(r, 'cpu_seconds'):.1f} s" for r in results]
     print("| **total (server side)** | " + " | ".join(totals) + " |")
+
+
+def server_side(result: Results, what: str) -> float:
+    return float(sum(getattr(use, what) for name, use in result.use.items() if not name.startswith("bench client")))
 
 
 def where_the_cost_goes(results: list[Results]) -> str:
@@ -751,11 +795,15 @@ def where_the_cost_goes(results: list[Results]) -> str:
             + delta("post -> sync p50 overall", pg.post_to_sync.p(50), workers.post_to_sync.p(50))
             + "."
         )
-        pg_total = sum(u.rss_kb for n, u in pg.use.items() if not n.startswith("bench"))
-        workers_total = sum(u.rss_kb for n, u in workers.use.items() if not n.startswith("bench"))
         sentences.append(
-            f"Memory: {pg_total / 1024:.0f} MB RSS for one process with its PostgreSQL, {workers_total / 1024:.0f} MB for the worker layout "
-            "(each Synapse process loads all of Synapse and every GovChat module)."
+            f"Memory: {server_side(pg, 'rss_kb') / 1024:.0f} MB RSS ({server_side(pg, 'pss_kb') / 1024:.0f} MB PSS) for one process with its "
+            f"PostgreSQL, {server_side(workers, 'rss_kb') / 1024:.0f} MB ({server_side(workers, 'pss_kb') / 1024:.0f} MB PSS) for the worker "
+            "layout: each Synapse process loads all of Synapse and every GovChat module, and each holds its own PostgreSQL connections."
+        )
+    if results:
+        cpu = ", ".join(f"{r.spec.key} {server_side(r, 'cpu_seconds'):.1f} s" for r in results)
+        sentences.append(
+            f"CPU seconds the server side spent on the same measured requests: {cpu}."
         )
     return "**Where the cost goes** (computed from this run). " + " ".join(sentences)
 
