@@ -771,7 +771,7 @@ def where_the_cost_goes(results: list[Results]) -> str:
             + ", "
             + delta("post -> sync p50", stock.post_to_sync.p(50), sqlite.post_to_sync.p(50))
             + f", shared-secret registrations {stock.register_secret.rate:.1f} -> {sqlite.register_secret.rate:.1f}/s"
-            + f" (GovChat also queues each new user's INFO join), e-mail flow {stock.register_email.rate:.1f} -> {sqlite.register_email.rate:.1f}/s."
+            + f" (GovChat also joins each new user to INFO, in the background), e-mail flow {stock.register_email.rate:.1f} -> {sqlite.register_email.rate:.1f}/s."
         )
     if "sqlite" in by_key and "postgresql" in by_key:
         sqlite, pg = by_key["sqlite"], by_key["postgresql"]
