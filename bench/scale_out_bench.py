@@ -629,7 +629,7 @@ class Bench:
         """The same requests straight to Synapse listeners and through the port users reach (nginx on the worker layout)."""
         port = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=REQUEST_TIMEOUT_SECONDS)
         connections: dict[str, http.client.HTTPConnection] = {"port": port}
-        if self.spec.key == "workers":
+        if self.server.uses_workers:
             run = self.server.data_dir / "run"
             connections["main"] = UnixHTTPConnection(run / "main.sock", timeout=REQUEST_TIMEOUT_SECONDS)
             connections["client1"] = UnixHTTPConnection(run / "client1.sock", timeout=REQUEST_TIMEOUT_SECONDS)
