@@ -34,9 +34,10 @@ On each, after a warm-up, it measures (sizes for a full run; --quick in brackets
     .venv/bin/python -m bench.scale_out_bench [--quick] [--only sqlite,stock,postgresql,workers] [--keep]
 
 Bounded: loopback only; every request and every wait has a deadline; each server is
-stopped before the next starts and whatever happens; the data directories (and, as root,
-the PostgreSQL clusters GovChat keeps under /var/lib/postgresql/govchat) are removed
-unless --keep is given.
+stopped before the next starts and whatever happens (Ctrl-C and SIGTERM included); the
+data directories (and, as root, the PostgreSQL clusters GovChat keeps under
+/var/lib/postgresql/govchat) are removed unless --keep is given or the bench fails, when
+they are kept for their logs and named.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -819,6 +821,8 @@ def main() -> None:
     arguments = parser.parse_args()
     if harness.LAYOUT != "single":
         parser.error("unset GOVCHAT_TEST_LAYOUT: the bench chooses each layout itself")
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the server under test is stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     specs = {spec.key: spec for spec in LAYOUTS}
     wanted = [key.strip() for key in arguments.only.split(",") if key.strip()]
     unknown = [key for key in wanted if key not in specs]
@@ -842,8 +846,8 @@ def main() -> None:
                 if cluster is not None:
                     clusters.append(cluster)
             print(f"  {key}: started in {results[-1].started_in:.0f} s, stopped", flush=True)
-    except BaseException:
-        keep = True
+    except Exception:
+        keep = True  # the logs say what went wrong; an interruption (Ctrl-C, SIGTERM) removes everything
         raise
     finally:
         if keep:
