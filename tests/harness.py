@@ -179,6 +179,21 @@ class GovChatServer:
                     ports.append(int(listener["port"]))
         return ports
 
+    def database_rows(self, sql: str, values: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement on the server's own database (SQLite or PostgreSQL), committed; `?` placeholders."""
+        from govchat.schema import POSTGRESQL, connect
+
+        config = yaml.safe_load(self.homeserver_config.read_text())["database"]
+        connection, dialect = connect(config)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql.replace("?", "%s") if dialect == POSTGRESQL else sql, values)
+            rows = list(cursor.fetchall()) if cursor.description is not None else []
+            connection.commit()
+            return rows
+        finally:
+            connection.close()
+
     def synapse_logs(self) -> str:
         """Everything every Synapse process logged."""
         names = ["homeserver.log*", "*.log*"] if self.uses_workers else ["homeserver.log*"]

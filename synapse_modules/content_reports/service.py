@@ -10,8 +10,9 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from synapse_modules.applications.service import ApplicationError, ApplicationService
+from synapse_modules.common import outbox
 from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
-from synapse_modules.common.synapse_internals import send_server_notice
+from synapse_modules.common.outbox import outbox_for
 from synapse_modules.content_reports import messages, metrics, rules, synapse_adapter
 from synapse_modules.content_reports.config import ContentReportsConfig
 from synapse_modules.content_reports.store import SYSTEM_ACTOR, ContentReportStore, EventFacts, Item
@@ -171,11 +172,13 @@ class ContentReportService:
         return room_id
 
     async def _notice(self, user_id: str, text: str) -> bool:
+        """Queue a server notice in GovChat's outbox: only the main process can send one (the intake runs on
+        the background worker), and a failed delivery is retried there, never lost."""
         try:
-            await send_server_notice(self._api, user_id, text)
+            await outbox_for(self._api).enqueue([outbox.notice(user_id, text)])
             return True
         except Exception:
-            logger.warning("content_reports: could not send a server notice to %s", user_id, exc_info=True)
+            logger.warning("content_reports: could not queue a server notice to %s", user_id, exc_info=True)
             return False
 
     def link(self, item_id: str) -> str:

@@ -4,7 +4,6 @@ an administrator's directory sync waits for the running one, INFO joins are queu
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,12 +53,7 @@ def people(server: GovChatServer, mail_relay: LocalMailServer) -> dict[str, User
 
 
 def database(server: GovChatServer, sql: str, values: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(server.data_dir / "homeserver.db", timeout=30)
-    try:
-        with connection:
-            return list(connection.execute(sql, values).fetchall())
-    finally:
-        connection.close()
+    return server.database_rows(sql, values)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
