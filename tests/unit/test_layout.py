@@ -215,3 +215,29 @@ def test_deploy_config_refuses_the_local_database_and_redis(tmp_path: Path) -> N
     with pytest.raises(SettingsError, match="external PostgreSQL"):
         write_deployment(load_settings(tmp_path / "source", 8008), plan, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_postgresql_names_the_package_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from govchat import postgres
+
+    monkeypatch.setattr(postgres, "find_server_binaries", lambda: None)
+    server = postgres.LocalPostgres(data_dir=tmp_path, port=5432, database="govchat", user="govchat")
+    with pytest.raises(postgres.PostgresError, match=r"run `apt-get install postgresql`"):
+        server.prepare()
+
+
+def test_a_missing_nginx_names_the_package_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from govchat import proxy
+
+    monkeypatch.setattr(proxy, "find_nginx", lambda: None)
+    with pytest.raises(proxy.ProxyError, match=r"run `apt-get install nginx-light`"):
+        proxy.nginx_command(tmp_path / "nginx.conf", tmp_path)
+
+
+def test_a_missing_redis_stops_start_up_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from govchat import launcher
+
+    worker_settings(tmp_path)
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: None if name == "redis-server" else shutil.which(name))
+    with pytest.raises(launcher.StartupError, match=r"run `apt-get install redis-server`"):
+        launcher._start_local_redis(load_settings(tmp_path, 8008), lambda service: service)
