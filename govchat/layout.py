@@ -44,7 +44,8 @@ class Endpoint:
 
     def listener(self) -> dict[str, Any]:
         if self.path is not None:
-            return {"path": str(self.path)}
+            # Owner-only like everything else in the data folder; nginx runs as the same user (root: `user root`).
+            return {"path": str(self.path), "mode": 0o600}
         return {"port": self.port, "bind_addresses": [self.host]}
 
     def instance(self) -> dict[str, Any]:

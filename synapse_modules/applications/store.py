@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synapse.module_api import ModuleApi
+from synapse.storage.engines._base import IsolationLevel
 
 from govchat.agencies import Agency
 from synapse_modules.applications import workflow
@@ -99,10 +100,10 @@ class ApplicationStore:
         self._mailboxes = EmailAccountStore(api)
         self._agencies = UserAgencyStore(api)
 
-    async def _run(self, desc: str, function: Any, *args: Any) -> Any:
+    async def _run(self, desc: str, function: Any, *args: Any, **options: Any) -> Any:
         for attempt in range(1, AUDIT_ATTEMPTS + 1):
             try:
-                return await self._api.run_db_interaction(desc, function, *args)
+                return await self._api.run_db_interaction(desc, function, *args, **options)
             except Exception as error:
                 # A writer outside the row lock took the same audit sequence number: all rolled back; redo it.
                 if type(error).__name__ not in ("IntegrityError", "UniqueViolation") or attempt == AUDIT_ATTEMPTS:
@@ -163,7 +164,14 @@ class ApplicationStore:
             _audit(txn, application.application_id, application.created_ts, application.applicant, "submitted", note)
             return enqueue_txn(txn, outbox or [], application.created_ts)
 
-        return list(await self._run("govchat_insert_application", insert))
+        # READ COMMITTED (PostgreSQL; SQLite serializes writers anyway): concurrent submissions by one
+        # officer queue on the counter row's lock and the UPDATE re-checks `submitted < limit` on the row
+        # the previous one committed, so each gets 201 or 429. Under Synapse's default REPEATABLE READ
+        # every loser of that race failed to serialize, and after Synapse's five immediate retries the
+        # request answered 500.
+        return list(
+            await self._run("govchat_insert_application", insert, isolation_level=IsolationLevel.READ_COMMITTED)
+        )
 
     async def get(self, application_id: str) -> Application | None:
         def select(txn: Any) -> tuple[Any, list[Any]] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -65,7 +66,12 @@ def server_notices(server: GovChatServer, user: User, wanted: Callable[[list[str
     deadline = time.monotonic() + timeout
     bodies: list[str] = []
     while time.monotonic() < deadline:
-        sync = server.client_api("GET", "/sync?timeout=0", user.access_token).json()
+        # Synapse keeps each /sync answer for its exact request for 2 minutes (caches.sync_response_cache_duration),
+        # so repeating one request would show the invites of the first poll until then: on the worker layout a
+        # notice queued by a worker arrives after the main process's drainer picks it up, typically after that
+        # first poll. An inline filter unique to each poll makes every request new.
+        nocache = json.dumps({"presence": {"not_types": [f"govchat.test.poll.{uuid.uuid4().hex}"]}})
+        sync = server.client_api("GET", f"/sync?timeout=0&filter={quote(nocache)}", user.access_token).json()
         for room_id in sync.get("rooms", {}).get("invite", {}):
             server.client_api("POST", f"/rooms/{quote(room_id)}/join", user.access_token, json={})
         bodies = []

@@ -13,7 +13,7 @@ import pytest
 
 from govchat import schema
 from govchat.agencies import Agency
-from synapse_modules.applications.store import Application, ApplicationStore
+from synapse_modules.applications.store import Application, ApplicationStore, SubmissionLimitReached
 from synapse_modules.common import outbox
 from synapse_modules.common.jobs import JobBusy, job_runs, run_exclusive
 from synapse_modules.common.rate_limit import SharedTokenBucket
@@ -46,13 +46,17 @@ class FakeProcess:
     worker_name: str | None = None
     server_name = "govchat.test"
 
-    def __init__(self, database: dict[str, Any]) -> None:
+    def __init__(self, database: dict[str, Any], default_isolation: int | None = None) -> None:
         self._database = database
+        self._default_isolation = default_isolation  # Synapse's is REPEATABLE READ (2) on PostgreSQL
         self.mails: list[str] = []
         self.background: list[str] = []
 
-    async def run_db_interaction(self, desc: str, function: Any, *args: Any) -> Any:
+    async def run_db_interaction(self, desc: str, function: Any, *args: Any, isolation_level: int | None = None) -> Any:
         connection, dialect = schema.connect(self._database)
+        level = isolation_level if isolation_level is not None else self._default_isolation
+        if dialect == schema.POSTGRESQL and level is not None:
+            connection.set_session(isolation_level={1: "READ COMMITTED", 2: "REPEATABLE READ", 3: "SERIALIZABLE"}[level])
         try:
             cursor = connection.cursor()
             result = function(PostgresCursor(cursor) if dialect == schema.POSTGRESQL else cursor, *args)
@@ -239,3 +243,39 @@ def test_a_running_job_keeps_renewing_its_lease(database: dict[str, Any]) -> Non
     expires = asyncio.run(scenario())
     assert sleeps == [20.0, 20.0, 20.0]
     assert int(expires[0][0]) > 1_000, "renewed past the first expiry"
+
+
+def test_concurrent_submissions_by_one_officer_are_counted_without_errors(database: dict[str, Any]) -> None:
+    if database["name"] != "psycopg2":
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    import threading
+    import uuid
+
+    # As Synapse runs transactions on PostgreSQL: REPEATABLE READ unless the caller asks otherwise.
+    store = ApplicationStore(FakeProcess(database, default_isolation=2))  # type: ignore[arg-type]
+    applicant = f"@siti.{uuid.uuid4().hex[:6]}:x"
+    outcomes: list[str] = []
+    failures: list[BaseException] = []
+
+    def submitter(thread: int) -> None:
+        for index in range(4):
+            application = Application(
+                application_id=f"A6-{thread}-{index}-{uuid.uuid4().hex[:6]}", kind="public_channel", state="submitted",
+                applicant=applicant, agency=Agency("mampu.gov.my", "MAMPU", "JPM"), form={"applicant": {}, "details": {}},
+                due_ts=None, created_ts=1, updated_ts=1, result={}, notified_ts=None,
+            )
+            try:
+                asyncio.run(store.insert(application, [], "", "2026-11-30", 20))
+                outcomes.append("saved")
+            except SubmissionLimitReached:
+                outcomes.append("limit")
+            except BaseException as error:  # a thread's exception would otherwise vanish
+                failures.append(error)
+
+    threads = [threading.Thread(target=submitter, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(outcomes) == ["limit"] * 4 + ["saved"] * 20
