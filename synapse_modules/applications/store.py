@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synapse.module_api import ModuleApi
-from synapse.storage.engines._base import IsolationLevel
 
 from govchat.agencies import Agency
 from synapse_modules.applications import workflow
 from synapse_modules.common.outbox import OutboxItem, enqueue_txn
+from synapse_modules.common.synapse_internals import READ_COMMITTED
 from synapse_modules.govchat_auth.store import EmailAccountStore, UserAgencyStore
 
 _COLUMNS = (
@@ -170,7 +170,7 @@ class ApplicationStore:
         # every loser of that race failed to serialize, and after Synapse's five immediate retries the
         # request answered 500.
         return list(
-            await self._run("govchat_insert_application", insert, isolation_level=IsolationLevel.READ_COMMITTED)
+            await self._run("govchat_insert_application", insert, isolation_level=READ_COMMITTED)
         )
 
     async def get(self, application_id: str) -> Application | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from synapse.module_api import ModuleApi
+from synapse.storage.engines._base import IsolationLevel
 from synapse.types import UserID, create_requester
 
 
@@ -56,3 +57,9 @@ def database_config(api: ModuleApi) -> dict[str, Any]:
     """Synapse's own `database:` section (`name` and `args`), for GovChat's start-up schema check."""
     databases = api._hs.config.database.databases
     return dict(databases[0].config)
+
+
+# Synapse runs PostgreSQL transactions under REPEATABLE READ; a counter row that many
+# requests update at once (the daily submission limit) needs READ COMMITTED, which
+# `run_db_interaction(..., isolation_level=...)` accepts but only as Synapse's internal enum.
+READ_COMMITTED = IsolationLevel.READ_COMMITTED
