@@ -36,7 +36,14 @@ from synapse.api.errors import Codes, SynapseError
 from synapse.http.site import SynapseRequest
 from synapse.module_api import DirectServeJsonResource, ModuleApi
 
-from synapse_modules.common.http import GOVCHAT_API_PREFIX, json_body, parse_limit, path_segments, query_value, require_server_admin
+from synapse_modules.common.http import (
+    GOVCHAT_API_PREFIX,
+    json_body,
+    parse_limit,
+    path_segments,
+    query_value,
+    require_server_admin,
+)
 from synapse_modules.common.synapse_internals import deactivate_account, send_server_notice
 
 logger = logging.getLogger(__name__)

@@ -96,8 +96,8 @@ def install(email_refusal: EmailRefusal, threepid_change_refusal: str, mailbox_l
     for locked_class in _THREEPID_CHANGE_SERVLETS:
         _refuse_threepid_changes(locked_class, threepid_change_refusal)
     # Inside the e-mail rule: a refused address is refused for that reason and counts nothing.
-    for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailPasswordRequestTokenRestServlet):
-        _limit_mails_per_mailbox(servlet_class, mailbox_limit)
+    for limited_class in (EmailRegisterRequestTokenRestServlet, EmailPasswordRequestTokenRestServlet):
+        _limit_mails_per_mailbox(limited_class, mailbox_limit)
     # Outermost: an address that could never register is refused for that reason first.
     for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailThreepidRequestTokenRestServlet):
         _refuse_emails_first(servlet_class, email_refusal)
