@@ -362,7 +362,7 @@ class ApplicationService:
             info = await self._api.get_userinfo_by_id(owner)
             owner = owner if info is not None and not info.is_deactivated else None
         new = NewChannel(name=details["channel_name"], alias_localpart=str(alias), topic="", owners=(owner,) if owner else ())
-        channel = await self._channel_of_an_interrupted_step(new, owner)
+        channel = await self._channel_of_an_interrupted_step(new, owner, _approved_ts(application))
         if channel is None:
             try:
                 channel = await self._channels.create_channel(new)
@@ -376,28 +376,33 @@ class ApplicationService:
             result["owner_pending"] = owner_email
         await self._finish(application, actor, f"{channel['alias']} {channel['room_id']}", result)
 
-    async def _channel_of_an_interrupted_step(self, new: NewChannel, owner: str | None) -> dict[str, Any] | None:
+    async def _channel_of_an_interrupted_step(self, new: NewChannel, owner: str | None, approved_ts: int) -> dict[str, Any] | None:
         """The channel an earlier carry-out of this application created before it stopped (the process
         died, or the owner's join failed), with its owner now appointed; None if there is none.
 
         Creating a channel is several writes (room, directory, owner's join) and the application is
         marked carried out after them: carrying it out again must finish that channel, never make a
         second one nor leave one without its owner. A channel under the alias qualifies only if it is
-        a GovChat channel, open, and has no owner but the application's."""
-        channel = await self._adoptable_channel(new)
+        a GovChat channel, open, has no owner but the application's, and was created after the approval
+        (so never a channel an administrator made before)."""
+        channel = await self._adoptable_channel(new, approved_ts)
         if channel is None:
             return None
         if owner is not None:
             return await self._channels.add_owner(channel.room_id, owner)  # joins; power levels and marker: idempotent
         return await self._channels.describe(channel)
 
-    async def _adoptable_channel(self, new: NewChannel) -> Channel | None:
+    async def _adoptable_channel(self, new: NewChannel, approved_ts: int) -> Channel | None:
         try:
             channel = await self._channels.find_channel(new.alias(self._api.server_name))
         except ChannelNotFound:
             return None
         marker = channel.marker
         if marker.is_info or marker.archived or not marker.owners <= set(new.owners):
+            return None
+        state = await self._api.get_room_state(channel.room_id, [("m.room.create", "")])
+        create = state.get(("m.room.create", ""))
+        if create is None or create.sender != self._channels.system_user or create.origin_server_ts < approved_ts:
             return None
         return channel
 
@@ -408,7 +413,8 @@ class ApplicationService:
         details = application.form["details"]
         new = NewChannel(name=details["channel_name"], alias_localpart=str(details["channel_alias"]), topic="", owners=())
         owner = await self.store.user_for_email(details["owner_email"])
-        return await self._adoptable_channel(dataclasses.replace(new, owners=(owner,) if owner else ())) is not None
+        adoptable = await self._adoptable_channel(dataclasses.replace(new, owners=(owner,) if owner else ()), _approved_ts(application))
+        return adoptable is not None
 
     async def resume_interrupted_work(self) -> None:
         """Approvals whose carrying out was interrupted (no failure recorded, nothing for a while), and
@@ -547,6 +553,11 @@ class ApplicationService:
 # How long an approval may sit without its carrying out before the periodic job finishes it: longer
 # than any carrying out takes, so the job never races the request that is still doing it.
 INTERRUPTED_AFTER_MS = 60_000
+
+
+def _approved_ts(application: Application) -> int:
+    approvals = [entry.ts for entry in application.audit if entry.action == workflow.APPROVED]
+    return approvals[-1] if approvals else application.updated_ts
 
 
 def workflow_failed_since_approval(application: Application) -> bool:
