@@ -64,8 +64,12 @@ def server_notices(server: GovChatServer, user: User, wanted: Callable[[list[str
     notices_user = f"@govchat-notices:{server.server_name}"
     deadline = time.monotonic() + timeout
     bodies: list[str] = []
+    since = ""
     while time.monotonic() < deadline:
-        sync = server.client_api("GET", "/sync?timeout=0", user.access_token).json()
+        # Incremental after the first: Synapse caches an initial sync for 2 minutes, so repeating it
+        # would keep answering from before the notices room's invite (queued notices arrive later).
+        sync = server.client_api("GET", "/sync?timeout=0" + (f"&since={quote(since)}" if since else ""), user.access_token).json()
+        since = sync.get("next_batch", since)
         for room_id in sync.get("rooms", {}).get("invite", {}):
             server.client_api("POST", f"/rooms/{quote(room_id)}/join", user.access_token, json={})
         bodies = []
