@@ -5,7 +5,6 @@ an administrator's directory sync waits for the running one, INFO joins are queu
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +14,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import yaml
 
+from govchat import schema
 from govchat.mailserver import LocalMailServer
 from tests.conftest import TEST_SETTINGS
 from tests.harness import REPO_ROOT, GovChatServer, User, free_port
@@ -57,10 +58,14 @@ def people(server: GovChatServer, mail_relay: LocalMailServer) -> dict[str, User
 
 
 def database(server: GovChatServer, sql: str, values: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(server.data_dir / "homeserver.db", timeout=30)
+    """GovChat's database on either layout (SQLite, or the worker layout's PostgreSQL)."""
+    connection, dialect = schema.connect(yaml.safe_load(server.homeserver_config.read_text())["database"])
     try:
-        with connection:
-            return list(connection.execute(sql, values).fetchall())
+        cursor = connection.cursor()
+        cursor.execute(sql.replace("?", "%s") if dialect == "postgresql" else sql, values)
+        rows = list(cursor.fetchall()) if cursor.description else []
+        connection.commit()
+        return rows
     finally:
         connection.close()
 
