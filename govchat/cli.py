@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from govchat.backup import BackupError, backup, restore
 from govchat.cli_circulars import add_circular_commands
 from govchat.cli_directory import add_directory_commands
+from govchat.cli_outbox import add_outbox_commands
 from govchat.cli_report import add_report_commands
 from govchat.deploy import DeployPlan, write_deployment
 from govchat.launcher import StartupError, run, upgrade_schema
@@ -41,8 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Before the first file is written (govchat.yaml, the rendered config, the database).
     owner_only_from_now_on()
     try:
+        if getattr(arguments, "restores", False):
+            # Restore writes the settings file itself: loading it first would fill the empty data folder.
+            return _restore(arguments)
         settings = load_settings(data_dir_from_env(), port_from_env())
         return int(arguments.handler(settings, arguments))
+    except BackupError as error:
+        print(f"govchat: {error}", file=sys.stderr)
+        return 1
     except (SettingsError, StartupError, CommandError) as error:
         print(f"govchat: {error}", file=sys.stderr)
         return 2
@@ -72,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate_command.set_defaults(handler=_migrate_to_postgresql)
 
+    backup_command = commands.add_parser(
+        "backup", help="copy the database, media, secrets and keys, the bot's store and the settings into an empty folder (online)"
+    )
+    backup_command.add_argument("out_dir", type=Path, help="a new or empty folder outside the data folder")
+    backup_command.set_defaults(handler=_backup)
+    restore_command = commands.add_parser("restore", help="restore a backup into an empty data folder ($GOVCHAT_DATA_DIR)")
+    restore_command.add_argument("backup_dir", type=Path, help="a folder written by `govchat backup`")
+    restore_command.set_defaults(restores=True)
+
     users = commands.add_parser("users", help="accounts and their agencies")
     users_commands = users.add_subparsers(required=True, metavar="COMMAND")
     agencies = users_commands.add_parser("agencies", help="list each user's agency, recorded at registration")
@@ -93,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     add_directory_commands(commands)
     add_report_commands(commands)
     add_circular_commands(commands)
+    add_outbox_commands(commands)
     return parser
 
 
@@ -144,6 +162,16 @@ def _deploy_config(settings: Settings, arguments: argparse.Namespace) -> int:
     for process in layout.processes:
         print(f"{process.host:20} {process.name:15} {process.http.upstream()}")
     print(f"Written to {out_dir}; read {out_dir / 'HOSTS.md'} for what to copy where.")
+    return 0
+
+
+def _backup(settings: Settings, arguments: argparse.Namespace) -> int:
+    backup(settings, arguments.out_dir)
+    return 0
+
+
+def _restore(arguments: argparse.Namespace) -> int:
+    restore(arguments.backup_dir, data_dir_from_env(), port_from_env())
     return 0
 
 

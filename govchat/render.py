@@ -127,6 +127,7 @@ def render_into(settings: Settings, layout: Layout | None, target: Target, datab
         "template_dir": str(target.project_root / "config" / "templates"),
         "gcmeet_domain": settings.values["gcmeet"]["domain"],
         "hide_existing_accounts": settings.values["registration"]["hide_existing_accounts"],
+        "onboarding_per_ip": onboarding_per_ip(settings),
     }
     environment = _jinja_environment()
     _write_atomically(target.written(log_config), environment.get_template("log.yaml.j2").render(context))
@@ -145,6 +146,12 @@ def render_into(settings: Settings, layout: Layout | None, target: Target, datab
         layout=layout,
         worker_configs=worker_configs,
     )
+
+
+def onboarding_per_ip(settings: Settings) -> dict[str, Any]:
+    """Synapse's per-client-address limits for verification mails and registrations."""
+    onboarding = settings.values["registration"]["onboarding"]
+    return {"per_second": onboarding["per_ip_per_hour"] / 3600, "burst_count": onboarding["per_ip_burst"]}
 
 
 def prometheus_config(settings: Settings, layout: Layout | None) -> str:
@@ -218,6 +225,7 @@ def synapse_email_settings(settings: Settings) -> dict[str, Any]:
 def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path: Path | None) -> list[dict[str, Any]]:
     """Every GovChat Synapse module with its slice of the settings."""
     channels = settings.values["channels"]
+    onboarding = settings.values["registration"]["onboarding"]
     public_channels = [
         {
             "name": "synapse_modules.public_channels.PublicChannels",
@@ -232,7 +240,10 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
     return public_channels + [
         {
             "name": "synapse_modules.govchat_auth.GovChatAuth",
-            "config": {"agencies": [agency.as_dict() for agency in settings.agencies]},
+            "config": {
+                "agencies": [agency.as_dict() for agency in settings.agencies],
+                "mails_per_address": {key: onboarding[key] for key in ("per_address_burst", "per_address_per_hour")},
+            },
         },
         {
             "name": "synapse_modules.file_sharing.FileSharingLimits",

@@ -291,6 +291,10 @@ def _positive_problem(value: int) -> str | None:
     return None if 1 <= value <= 10_000 else f"must be a whole number from 1 to 10000, got {value}"
 
 
+def _onboarding_problem(value: int) -> str | None:
+    return None if 1 <= value <= 100_000 else f"must be a whole number from 1 to 100000, got {value}"
+
+
 def _non_empty_problem(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -390,6 +394,10 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "bot.rate_limit_burst": _positive_problem,
     "public_baseurl": _baseurl_problem,
     "registration.agencies": _agencies_problem,
+    "registration.onboarding.per_ip_burst": _onboarding_problem,
+    "registration.onboarding.per_ip_per_hour": _onboarding_problem,
+    "registration.onboarding.per_address_burst": _onboarding_problem,
+    "registration.onboarding.per_address_per_hour": _onboarding_problem,
     "email.smtp_port": _port_problem,
     "email.local_smtp_port": _port_problem,
     "metrics.port": _port_problem,

@@ -6,6 +6,7 @@ holds); this is the glue to the store, Synapse and the public-channels module.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -23,7 +24,7 @@ from synapse_modules.common import outbox
 from synapse_modules.common.registration_gates import Verdict
 from synapse_modules.public_channels.config import parse_public_channels_config
 from synapse_modules.public_channels.requests import InvalidRequest, NewChannel
-from synapse_modules.public_channels.service import ChannelService
+from synapse_modules.public_channels.service import Channel, ChannelNotFound, ChannelService
 from synapse_modules.public_channels.store import ChannelStore
 
 logger = logging.getLogger(__name__)
@@ -360,17 +361,81 @@ class ApplicationService:
         if owner is not None:
             info = await self._api.get_userinfo_by_id(owner)
             owner = owner if info is not None and not info.is_deactivated else None
-        try:
-            channel = await self._channels.create_channel(
-                NewChannel(name=details["channel_name"], alias_localpart=str(alias), topic="", owners=(owner,) if owner else ())
-            )
-        except InvalidRequest as problem:
-            raise ApplicationError(409, "M_INVALID_PARAM", problem.message, "channel_alias") from None
+        new = NewChannel(name=details["channel_name"], alias_localpart=str(alias), topic="", owners=(owner,) if owner else ())
+        channel = await self._channel_of_an_interrupted_step(new, owner, _approved_ts(application))
+        if channel is None:
+            try:
+                channel = await self._channels.create_channel(new)
+            except InvalidRequest as problem:
+                raise ApplicationError(409, "M_INVALID_PARAM", problem.message, "channel_alias") from None
+        else:
+            logger.info("Application %s: completing the interrupted creation of %s", application.application_id, channel["room_id"])
         result = {"room_id": channel["room_id"], "alias": channel["alias"], "owner": owner}
         if owner is None:
             # The owner has no account yet: the channel is created now and they are appointed when they register.
             result["owner_pending"] = owner_email
         await self._finish(application, actor, f"{channel['alias']} {channel['room_id']}", result)
+
+    async def _channel_of_an_interrupted_step(self, new: NewChannel, owner: str | None, approved_ts: int) -> dict[str, Any] | None:
+        """The channel an earlier carry-out of this application created before it stopped (the process
+        died, or the owner's join failed), with its owner now appointed; None if there is none.
+
+        Creating a channel is several writes (room, directory, owner's join) and the application is
+        marked carried out after them: carrying it out again must finish that channel, never make a
+        second one nor leave one without its owner. A channel under the alias qualifies only if it is
+        a GovChat channel, open, has no owner but the application's, and was created after the approval
+        (so never a channel an administrator made before)."""
+        channel = await self._adoptable_channel(new, approved_ts)
+        if channel is None:
+            return None
+        if owner is not None:
+            return await self._channels.add_owner(channel.room_id, owner)  # joins; power levels and marker: idempotent
+        return await self._channels.describe(channel)
+
+    async def _adoptable_channel(self, new: NewChannel, approved_ts: int) -> Channel | None:
+        try:
+            channel = await self._channels.find_channel(new.alias(self._api.server_name))
+        except ChannelNotFound:
+            return None
+        marker = channel.marker
+        if marker.is_info or marker.archived or not marker.owners <= set(new.owners):
+            return None
+        state = await self._api.get_room_state(channel.room_id, [("m.room.create", "")])
+        create = state.get(("m.room.create", ""))
+        if create is None or create.sender != self._channels.system_user or create.origin_server_ts < approved_ts:
+            return None
+        return channel
+
+    async def _half_created_channel(self, application: Application) -> bool:
+        """Whether a failed channel carry-out left its channel behind (e.g. the owner's join failed)."""
+        if application.kind != forms.PUBLIC_CHANNEL:
+            return False
+        details = application.form["details"]
+        new = NewChannel(name=details["channel_name"], alias_localpart=str(details["channel_alias"]), topic="", owners=())
+        owner = await self.store.user_for_email(details["owner_email"])
+        adoptable = await self._adoptable_channel(dataclasses.replace(new, owners=(owner,) if owner else ()), _approved_ts(application))
+        return adoptable is not None
+
+    async def resume_interrupted_work(self) -> None:
+        """Approvals whose carrying out was interrupted (no failure recorded, nothing for a while), and
+        channel owners who registered while their appointment could not be made: finish them."""
+        for application_id in await self.store.approved_since(now_ms() - INTERRUPTED_AFTER_MS, (forms.PUBLIC_CHANNEL, forms.EXTERNAL_USERS)):
+            application = await self.store.get(application_id)
+            if application is None:
+                continue
+            if workflow_failed_since_approval(application) and not await self._half_created_channel(application):
+                continue  # a recorded failure (e.g. the alias was taken meanwhile) waits for an administrator
+            logger.info("Application %s: resuming its interrupted carrying out", application_id)
+            await self.carry_out(application, SYSTEM_ACTOR, {})
+        waiting = await self.store.listing(True, "", (), workflow.CARRIED_OUT, forms.PUBLIC_CHANNEL, 10_000)
+        for email in sorted({str(a.result["owner_pending"]) for a in waiting if a.result.get("owner_pending")}):
+            user_id = await self._active_account_for_email(email)
+            if user_id is None:
+                continue
+            try:
+                await self.appoint_pending_owner(user_id, email)
+            except Exception:
+                logger.exception("Appointing %s as a pending channel owner failed again; retried at the next run", user_id)
 
     async def appoint_pending_owner(self, user_id: str, email: str) -> None:
         """Called when someone binds an e-mail: appoint them owner of channels waiting for them (A6)."""
@@ -428,7 +493,8 @@ class ApplicationService:
     # --- the periodic job -------------------------------------------------------------------
 
     async def run_due_work(self) -> None:
-        """Cancellations that fall due (A5), reminders and ended permissions (A4), metrics."""
+        """Cancellations that fall due (A5), interrupted approvals, reminders and ended permissions (A4), metrics."""
+        await self.resume_interrupted_work()
         for application_id in await self.store.due_cancellations(now_ms()):
             application = await self.store.get(application_id)
             if application is not None:
@@ -482,6 +548,22 @@ class ApplicationService:
         application = await self.store.get(application_id)
         assert application is not None
         return application
+
+
+# How long an approval may sit without its carrying out before the periodic job finishes it: longer
+# than any carrying out takes, so the job never races the request that is still doing it.
+INTERRUPTED_AFTER_MS = 60_000
+
+
+def _approved_ts(application: Application) -> int:
+    approvals = [entry.ts for entry in application.audit if entry.action == workflow.APPROVED]
+    return approvals[-1] if approvals else application.updated_ts
+
+
+def workflow_failed_since_approval(application: Application) -> bool:
+    approvals = [index for index, entry in enumerate(application.audit) if entry.action == workflow.APPROVED]
+    since = approvals[-1] if approvals else 0
+    return any(entry.action == "carry_out_failed" for entry in application.audit[since:])
 
 
 def _mail(address: str, message: messages.Message) -> outbox.OutboxItem:

@@ -256,6 +256,20 @@ class ApplicationStore:
 
         return list(await self._run("govchat_application_notified", update))
 
+    async def approved_since(self, before_ts: int, kinds: tuple[str, ...]) -> list[str]:
+        """Applications of these kinds still approved (not carried out) since before `before_ts`."""
+
+        def select(txn: Any) -> list[str]:
+            marks = ", ".join("?" for _ in kinds)
+            txn.execute(
+                f"SELECT application_id FROM govchat_applications WHERE state = ? AND kind IN ({marks}) AND updated_ts <= ?"
+                " ORDER BY updated_ts",
+                (workflow.APPROVED, *kinds, before_ts),
+            )
+            return [row[0] for row in txn.fetchall()]
+
+        return await self._api.run_db_interaction("govchat_applications_approved_since", select)
+
     async def due_cancellations(self, now_ms: int) -> list[str]:
         def select(txn: Any) -> list[str]:
             txn.execute(

@@ -13,7 +13,9 @@ as its own state change) and the main process delivers it:
   twice, and marked delivered right after success;
 - a failure is retried with exponential back-off (5 s doubling up to 15 min) and
   given up after `GIVE_UP_AFTER_MS` (3 days): logged, counted in
-  `govchat_outbox_given_up_total`, listed by `GET /_synapse/client/govchat/v1/outbox`.
+  `govchat_outbox_given_up_total`, listed by `GET /_synapse/client/govchat/v1/outbox`;
+- an administrator retries items now (`POST /_synapse/client/govchat/v1/outbox/retry`,
+  `govchat outbox retry`): a given-up item is pending again and its give-up clock restarts.
 
 A drainer that dies between delivering and marking leaves the claim to expire
 (`CLAIM_MS`), and the item is delivered again: at least once, exactly once unless
@@ -30,10 +32,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter, Gauge
+from synapse.api.errors import Codes, SynapseError
 from synapse.http.site import SynapseRequest
 from synapse.module_api import DirectServeJsonResource, ModuleApi
 
-from synapse_modules.common.http import GOVCHAT_API_PREFIX, parse_limit, query_value, require_server_admin
+from synapse_modules.common.http import (
+    GOVCHAT_API_PREFIX,
+    json_body,
+    parse_limit,
+    path_segments,
+    query_value,
+    require_server_admin,
+)
 from synapse_modules.common.synapse_internals import deactivate_account, send_server_notice
 
 logger = logging.getLogger(__name__)
@@ -185,6 +195,14 @@ class Outbox:
         else:
             raise ValueError(f"unknown outbox kind {kind!r}")
 
+    async def retry(self, ids: list[str] | None) -> list[str]:
+        """Make the named items (or, for None, every given-up item) due now; the IDs now pending."""
+        retried: list[str] = await self._api.run_db_interaction("govchat_outbox_retry", _retry, ids, now_ms())
+        if retried:
+            logger.info("Administrator retried %d GovChat outbox item(s)", len(retried))
+            await self.kick(retried)
+        return retried
+
     async def listing(self, limit: int) -> dict[str, Any]:
         pending, given_up = await self._api.run_db_interaction("govchat_outbox_listing", _listing, limit)
         return {"pending": pending, "given_up": given_up}
@@ -205,7 +223,10 @@ def outbox_for(api: ModuleApi) -> Outbox:
 
 
 class OutboxResource(DirectServeJsonResource):
-    """GET /_synapse/client/govchat/v1/outbox[?limit=N]: items still pending or given up (administrators only)."""
+    """GET /_synapse/client/govchat/v1/outbox[?limit=N]: items still pending or given up (administrators only);
+    POST .../outbox/retry: deliver items now."""
+
+    isLeaf = True  # .../outbox/retry reaches this resource too
 
     def __init__(self, api: ModuleApi, outbox: Outbox) -> None:
         super().__init__()
@@ -214,7 +235,31 @@ class OutboxResource(DirectServeJsonResource):
 
     async def _async_render_GET(self, request: SynapseRequest) -> tuple[int, dict[str, Any]]:
         await require_server_admin(self._api, request)
+        if path_segments(request):
+            raise SynapseError(404, NOT_FOUND, Codes.NOT_FOUND)
         return 200, await self._outbox.listing(parse_limit(query_value(request, "limit"), 100, 1000))
+
+    async def _async_render_POST(self, request: SynapseRequest) -> tuple[int, dict[str, Any]]:
+        """POST .../outbox/retry with {"ids": [...]} or {"all_given_up": true}: due now, delivered within seconds."""
+        await require_server_admin(self._api, request)
+        if path_segments(request) != ["retry"]:
+            raise SynapseError(404, NOT_FOUND, Codes.NOT_FOUND)
+        body = json_body(request)
+        ids = body.get("ids") if isinstance(body, dict) else None
+        all_given_up = isinstance(body, dict) and body.get("all_given_up") is True
+        if all_given_up == (ids is not None) or (ids is not None and not (
+            isinstance(ids, list) and 0 < len(ids) <= 1000 and all(isinstance(item, str) for item in ids)
+        )):
+            raise SynapseError(400, BAD_RETRY, Codes.INVALID_PARAM)
+        retried = await self._outbox.retry(None if all_given_up else ids)
+        return 200, {"retried": retried}
+
+
+NOT_FOUND = "Tiada di sini. / Not found."
+BAD_RETRY = (
+    "Nyatakan sama ada \"ids\" (senarai ID item, paling banyak 1000) atau \"all_given_up\": true. / "
+    "Give either \"ids\" (a list of up to 1000 item IDs) or \"all_given_up\": true."
+)
 
 
 # --- SQL (SQLite and PostgreSQL) -------------------------------------------------------
@@ -257,6 +302,24 @@ def _failed(txn: Any, item_id: str, retry_at: int | None, error: str, now: int) 
             "UPDATE govchat_outbox SET next_attempt_ts = ?, claimed_until_ts = NULL, last_error = ? WHERE id = ?",
             (retry_at, error, item_id),
         )
+
+
+def _retry(txn: Any, ids: list[str] | None, now: int) -> list[str]:
+    """Items not yet delivered nor claimed become due now; given-up ones pending again, from now."""
+    if ids is None:
+        txn.execute("SELECT id FROM govchat_outbox WHERE given_up_ts IS NOT NULL AND delivered_ts IS NULL")
+        ids = [row[0] for row in txn.fetchall()]
+    retried = []
+    for item_id in ids:
+        txn.execute(
+            "UPDATE govchat_outbox SET next_attempt_ts = ?,"
+            " created_ts = CASE WHEN given_up_ts IS NULL THEN created_ts ELSE ? END, given_up_ts = NULL"
+            " WHERE id = ? AND delivered_ts IS NULL AND (claimed_until_ts IS NULL OR claimed_until_ts < ?)",
+            (now, now, item_id, now),
+        )
+        if txn.rowcount == 1:
+            retried.append(item_id)
+    return retried
 
 
 def _prune(txn: Any, delivered_before: int) -> None:

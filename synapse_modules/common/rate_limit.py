@@ -26,35 +26,37 @@ class Decision:
     retry_after_ms: int
 
 
-def take(millitokens: int | None, updated_ts: int | None, now_ms: int, per_minute: int, burst: int) -> Decision:
-    """Take one token from a bucket last left at `millitokens` at `updated_ts` (None: a new, full bucket)."""
+def take(millitokens: int | None, updated_ts: int | None, now_ms: int, per_minute: int, burst: int, period_ms: int = 60_000) -> Decision:
+    """Take one token from a bucket last left at `millitokens` at `updated_ts` (None: a new, full bucket).
+    The bucket refills `per_minute` tokens every `period_ms` (a minute unless said otherwise)."""
     full = burst * MILLI
     if millitokens is None or updated_ts is None:
         current = full
     else:
-        refill = max(0, now_ms - updated_ts) * per_minute * MILLI // 60_000
+        refill = max(0, now_ms - updated_ts) * per_minute * MILLI // period_ms
         current = min(full, millitokens + refill)
     if current >= MILLI:
         return Decision(True, current - MILLI, 0)
     missing = MILLI - current
-    return Decision(False, current, -(-missing * 60_000 // (per_minute * MILLI)))
+    return Decision(False, current, -(-missing * period_ms // (per_minute * MILLI)))
 
 
 class SharedTokenBucket:
     """`allow(key)` against one named bucket per key (e.g. per user), the same on every process."""
 
-    def __init__(self, api: ModuleApi, name: str, per_minute: int, burst: int) -> None:
+    def __init__(self, api: ModuleApi, name: str, per_minute: int, burst: int, period_ms: int = 60_000) -> None:
         self._api = api
         self._name = name
         self._per_minute = per_minute
         self._burst = burst
+        self._period_ms = period_ms
 
     async def allow(self, key: str) -> Decision:
         def take_one(txn: Any) -> Decision:
             now = int(time.time() * 1000)
             txn.execute("SELECT millitokens, updated_ts FROM govchat_rate_buckets WHERE bucket = ? AND key = ?", (self._name, key))
             row = txn.fetchone()
-            decision = take(int(row[0]) if row else None, int(row[1]) if row else None, now, self._per_minute, self._burst)
+            decision = take(int(row[0]) if row else None, int(row[1]) if row else None, now, self._per_minute, self._burst, self._period_ms)
             if decision.allowed:
                 # A refusal writes nothing, so sub-token refills are never rounded away.
                 txn.execute(

@@ -12,7 +12,6 @@ from synapse.module_api import ModuleApi
 from synapse_modules.applications.service import ApplicationError, ApplicationService
 from synapse_modules.common import outbox
 from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
-from synapse_modules.common.outbox import outbox_for
 from synapse_modules.content_reports import messages, metrics, rules, synapse_adapter
 from synapse_modules.content_reports.config import ContentReportsConfig
 from synapse_modules.content_reports.store import SYSTEM_ACTOR, ContentReportStore, EventFacts, Item
@@ -68,6 +67,7 @@ class ContentReportService:
         self._config = config
         self.store = store
         self._applications = applications
+        self._outbox = outbox.outbox_for(api)
         self._intake_checked = False
         self._intake_failure_logged = False
 
@@ -126,16 +126,15 @@ class ContentReportService:
         room_name = await self.room_name(item.room_id)
         room_people, channel = await self._room_people(item)
         told = rules.recipients(await self.store.administrators(), room_people, item.accused, [f.reporter for f in item.filings])
-        sent: list[str] = []
         admin_text = messages.for_administrators(item, room_name, reporter, reason, self.link(item_id))
-        for user_id in sorted(told.administrators):
-            if await self._notice(user_id, admin_text):
-                sent.append(user_id)
         people_text = messages.for_room_people(item, room_name, reason, channel)
-        for user_id in sorted(told.room_people):
-            if await self._notice(user_id, people_text):
-                sent.append(user_id)
-        await self.store.add_audit(item_id, SYSTEM_ACTOR, "announced", ", ".join(sent) or "-", now_ms())
+        owed = [outbox.notice(user_id, admin_text) for user_id in sorted(told.administrators)]
+        owed += [outbox.notice(user_id, people_text) for user_id in sorted(told.room_people)]
+        # Server notices are main-process work and may fail: queued, retried until delivered (the
+        # intake runs on the background-tasks process, which cannot send them itself).
+        await self._outbox.enqueue(owed)
+        told_ids = [item.payload["user_id"] for item in owed]
+        await self.store.add_audit(item_id, SYSTEM_ACTOR, "announced", ", ".join(told_ids) or "-", now_ms())
 
     async def _room_people(self, item: Item) -> tuple[set[str], bool]:
         """A channel's owners, or a room's moderators, who may act on a reported message; and whether it is a channel."""
@@ -170,16 +169,6 @@ class ContentReportService:
         if alias is not None and isinstance(alias.content.get("alias"), str):
             return str(alias.content["alias"])
         return room_id
-
-    async def _notice(self, user_id: str, text: str) -> bool:
-        """Queue a server notice in GovChat's outbox: only the main process can send one (the intake runs on
-        the background worker), and a failed delivery is retried there, never lost."""
-        try:
-            await outbox_for(self._api).enqueue([outbox.notice(user_id, text)])
-            return True
-        except Exception:
-            logger.warning("content_reports: could not queue a server notice to %s", user_id, exc_info=True)
-            return False
 
     def link(self, item_id: str) -> str:
         return f"{self._api.public_baseurl.rstrip('/')}{WEB_PREFIX}/{item_id}"
@@ -255,12 +244,9 @@ class ContentReportService:
         elif action == rules.WARN:
             text = messages.warning(item, await self.room_name(item.room_id), note)
             assert item.accused is not None
-            if not await self._notice(item.accused, text):
-                raise ReportError(
-                    500, "M_UNKNOWN",
-                    "Amaran tidak dapat dihantar; cuba lagi. / The warning could not be sent; try again.",
-                )
             moved = await self.store.transition(item_id, item.state, to_state, admin, "warned", note, now_ms())
+            if moved:
+                await self._outbox.enqueue([outbox.notice(item.accused, text)])  # retried until delivered
         elif action == rules.CANCEL_ACCOUNT:
             assert item.accused is not None
             try:

@@ -41,12 +41,13 @@ from synapse_modules.directory.sync import DirectorySync
 
 logger = logging.getLogger(__name__)
 
-# A registration asks the directory at registration (Synapse re-checks the address) and
-# for the name, within the same request on the same process; one active answer serves
-# both. Kept short, per process: a stale "active" lasts at most this long (a person
-# disabled in the directory meanwhile is deactivated by the next sync), and refusals
+# A registration asks the directory at registration (Synapse re-checks the address),
+# for the name and when the e-mail is bound, within the same `/register` request on
+# the same process; one active answer serves them all. Kept for a few seconds only,
+# per process: a person disabled in the directory cannot start or finish a
+# registration more than LOOKUP_CACHE_SECONDS later (docs/directory.md), and refusals
 # are never remembered, so a person just added to the directory may retry at once.
-LOOKUP_CACHE_SECONDS = 30
+LOOKUP_CACHE_SECONDS = 5
 INTERNAL_ERROR = (
     "Permintaan ditolak kerana ralat dalaman; sila cuba lagi atau hubungi pentadbir. / "
     "Refused because of an internal error; please try again or contact an administrator."
@@ -120,7 +121,14 @@ class GovChatDirectory:
         try:
             name = rules.display_name_from(await self._lookup(agency, address.lower()))
         except Exception:
-            logger.exception("Could not record the directory name of %s; it is not locked", user_id)
+            if not agency.lock_display_name:
+                logger.exception("Could not record the directory name of %s (names are not locked in %s)", user_id, agency.domain)
+                return
+            # Fail closed: the account was just created under the directory's name (its
+            # look-up refuses the registration when the directory is down), so lock that.
+            logger.exception("Directory unavailable while binding the e-mail of %s; locking the name it registered with", user_id)
+            name = await self._registered_name(user_id)
+            await self._store.record_name(user_id, address.lower(), name, True, int(time.time() * 1000))
             return
         if name is not None:
             await self._store.record_name(user_id, address.lower(), name, agency.lock_display_name, int(time.time() * 1000))
@@ -151,6 +159,16 @@ class GovChatDirectory:
         return True, None
 
     # --- helpers ---------------------------------------------------------------
+
+    async def _registered_name(self, user_id: str) -> str:
+        """The account's display name now; "" (which no change can match: every change is
+        refused until the next registration of the name) if even that cannot be read."""
+        try:
+            profile = await self._api.get_profile_for_user(user_id[1:].split(":", 1)[0])
+            return rules.name_or_empty(profile.display_name)
+        except Exception:
+            logger.exception("Could not read the display name of %s; locking it to no name", user_id)
+            return ""
 
     def _directory_of(self, address: str) -> DirectoryAgency | None:
         return directory_for(address.rpartition("@")[2], self._config.agencies)

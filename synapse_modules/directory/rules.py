@@ -60,6 +60,11 @@ def display_name_from(entry: DirectoryEntry | None) -> str | None:
     return name or None
 
 
+def name_or_empty(name: object) -> str:
+    """A display name as the lock records it; "" locks to no name a person could set."""
+    return " ".join(name.split()) if isinstance(name, str) else ""
+
+
 def name_change_refusal(locked_name: str | None, new_name: object) -> str | None:
     """A locked user may only ever set the directory's name (e.g. Element re-sending it)."""
     if locked_name is None:

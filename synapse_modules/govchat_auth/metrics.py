@@ -12,3 +12,7 @@ REGISTRATIONS = Counter(
     "Accounts that bound an official (or sponsored) e-mail, by agency domain",
     ["agency"],
 )
+MAILBOX_LIMITED = Counter(
+    "govchat_request_token_mailbox_limited_total",
+    "Verification or password-reset mails refused because one mailbox was sent too many",
+)

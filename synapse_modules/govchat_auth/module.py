@@ -12,11 +12,12 @@ from synapse.module_api.callbacks.spamchecker_callbacks import RegistrationBehav
 
 from govchat.emails import Accepted, Refusal, check_registration_email
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
+from synapse_modules.common.rate_limit import SharedTokenBucket
 from synapse_modules.common.registration_gates import Verdict, apply_email_gates, refusal_sentence
 from synapse_modules.common.schema_check import require_schema
 from synapse_modules.govchat_auth import mailbox, synapse_adapter
 from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
-from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, REGISTRATIONS
+from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, MAILBOX_LIMITED, REGISTRATIONS
 from synapse_modules.govchat_auth.servlets import UserAgenciesResource
 from synapse_modules.govchat_auth.store import EmailAccountStore, UserAgencyStore
 
@@ -41,7 +42,10 @@ class GovChatAuth:
             on_add_user_third_party_identifier=self.on_add_user_third_party_identifier,
         )
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/users/agencies", UserAgenciesResource(api, self._store))
-        synapse_adapter.install(self.email_refusal_sentence, mailbox.MAY_NOT_CHANGE_EMAIL)
+        self._mails_per_mailbox = SharedTokenBucket(
+            api, "request_token_mailbox", config.mails_per_address_per_hour, config.mails_per_address_burst, period_ms=3600_000
+        )
+        synapse_adapter.install(self.email_refusal_sentence, mailbox.MAY_NOT_CHANGE_EMAIL, self.mailbox_mail_wait_ms)
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> GovChatAuthConfig:
@@ -53,6 +57,20 @@ class GovChatAuth:
         if not isinstance(address, str) or (isinstance(verdict, Refusal) and verdict is not Refusal.NOT_GOVERNMENT):
             return verdict  # malformed addresses are never let through by a gate
         return await apply_email_gates(address.lower(), verdict)
+
+    async def mailbox_mail_wait_ms(self, address: str) -> int | None:
+        """Count one verification or reset mail to `address`; how long to wait if its bucket is empty.
+        Fails closed: a mailbox whose count cannot be kept is sent nothing."""
+        try:
+            decision = await self._mails_per_mailbox.allow(address)
+        except Exception:
+            logger.exception("Refusing a request-token: the per-mailbox limit could not be checked")
+            raise SynapseError(403, INTERNAL_ERROR, Codes.FORBIDDEN) from None
+        if decision.allowed:
+            return None
+        MAILBOX_LIMITED.inc()
+        logger.info("Limited request-token mails to one mailbox (retry in %d ms)", decision.retry_after_ms)
+        return decision.retry_after_ms
 
     async def email_refusal_sentence(self, address: object) -> str | None:
         verdict = await self.email_verdict(address)

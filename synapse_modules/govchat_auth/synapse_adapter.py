@@ -8,6 +8,12 @@ users must be told why in Malay and English, so this adapter:
 - runs the e-mail policy before Synapse's e-mail request-token handlers, so a
   refused address gets M_THREEPID_DENIED with GovChat's sentence (and before
   Synapse's own parsing, which would answer several-@ addresses with a bare 400);
+- counts the verification and password-reset mails each mailbox is sent, in GovChat's
+  shared per-mailbox bucket, before Synapse's request-token handlers: Synapse 1.163 has
+  one `rc_3pid_validation` setting for its per-client-address and its per-mailbox
+  limiter (`IdentityHandler.ratelimit_request_token_requests`), so the rendered setting
+  is the generous per-address one of `registration.onboarding` and the strict
+  per-mailbox limit is this wrapper's (429 M_LIMIT_EXCEEDED with Retry-After);
 - re-words password-policy refusals as M_WEAK_PASSWORD in both languages;
 - refuses every client endpoint that adds, replaces or removes one's own e-mail
   (`/account/3pid`, `/account/3pid/add`, `/account/3pid/delete` and the add flow's
@@ -27,10 +33,11 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from synapse.api.errors import Codes, PasswordRefusedError, SynapseError
+from synapse.api.errors import Codes, LimitExceededError, PasswordRefusedError, SynapseError
 from synapse.handlers.password_policy import PasswordPolicyHandler
 from synapse.http.site import SynapseRequest
 from synapse.rest.client.account import (
+    EmailPasswordRequestTokenRestServlet,
     EmailThreepidRequestTokenRestServlet,
     ThreepidAddRestServlet,
     ThreepidDeleteRestServlet,
@@ -39,6 +46,13 @@ from synapse.rest.client.account import (
 from synapse.rest.client.register import EmailRegisterRequestTokenRestServlet
 
 EmailRefusal = Callable[[object], Awaitable["str | None"]]
+# Milliseconds until the mailbox may be sent another mail, or None if it may now (and the mail is counted).
+MailboxLimit = Callable[[str], Awaitable["int | None"]]
+
+MAILBOX_LIMITED = (
+    "Terlalu banyak e-mel pengesahan telah dihantar ke alamat ini; sila cuba lagi kemudian. / "
+    "Too many verification mails have been sent to this address; please try again later."
+)
 
 _PASSWORD_SENTENCES: dict[str, tuple[str, str]] = {
     Codes.PASSWORD_TOO_SHORT: (
@@ -77,10 +91,13 @@ _THREEPID_CHANGE_SERVLETS: tuple[type, ...] = (
 )
 
 
-def install(email_refusal: EmailRefusal, threepid_change_refusal: str) -> None:
+def install(email_refusal: EmailRefusal, threepid_change_refusal: str, mailbox_limit: MailboxLimit) -> None:
     """Install the wrappers; safe to call more than once in one process."""
     for locked_class in _THREEPID_CHANGE_SERVLETS:
         _refuse_threepid_changes(locked_class, threepid_change_refusal)
+    # Inside the e-mail rule: a refused address is refused for that reason and counts nothing.
+    for limited_class in (EmailRegisterRequestTokenRestServlet, EmailPasswordRequestTokenRestServlet):
+        _limit_mails_per_mailbox(limited_class, mailbox_limit)
     # Outermost: an address that could never register is refused for that reason first.
     for servlet_class in (EmailRegisterRequestTokenRestServlet, EmailThreepidRequestTokenRestServlet):
         _refuse_emails_first(servlet_class, email_refusal)
@@ -115,6 +132,25 @@ def _refuse_emails_first(servlet_class: type, email_refusal: EmailRefusal) -> No
         return await original(self, request)
 
     on_POST.govchat_wrapped = True  # type: ignore[attr-defined]
+    servlet_class.on_POST = on_POST  # type: ignore[attr-defined]
+
+
+def _limit_mails_per_mailbox(servlet_class: type, mailbox_limit: MailboxLimit) -> None:
+    original: Callable[[Any, SynapseRequest], Awaitable[Any]] = servlet_class.on_POST  # type: ignore[attr-defined]
+    if getattr(original, "govchat_mailbox_limited", False):
+        return
+
+    async def on_POST(self: Any, request: SynapseRequest) -> Any:
+        email = _peek_json_field(request, "email")
+        if isinstance(email, str) and email.strip():
+            retry_after_ms = await mailbox_limit(email.strip().lower())
+            if retry_after_ms is not None:
+                error = LimitExceededError("govchat_mailbox", retry_after_ms=retry_after_ms)
+                error.msg = MAILBOX_LIMITED
+                raise error
+        return await original(self, request)
+
+    on_POST.govchat_mailbox_limited = True  # type: ignore[attr-defined]
     servlet_class.on_POST = on_POST  # type: ignore[attr-defined]
 
 

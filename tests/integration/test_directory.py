@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from synapse_modules.directory.module import LOOKUP_CACHE_SECONDS
 from synapse_modules.directory.rules import DIRECTORY_UNAVAILABLE, NAME_LOCKED, NO_ACTIVE_ENTRY
 from tests.harness import REPO_ROOT, GovChatServer, User
 from tests.ldap_server import LdapServer, cleanup
@@ -145,6 +146,30 @@ def test_locked_display_name_cannot_be_changed_in_profile_or_rooms(server: GovCh
     assert per_room.json()["error"] == NAME_LOCKED
     same = server.client_api("PUT", own_member, user.access_token, json={"membership": "join", "displayname": "Rahman bin Ismail"})
     assert same.status_code == 200, same.text
+
+
+def test_entry_disabled_in_the_directory_cannot_start_a_registration_seconds_later(server: GovChatServer, ldap: LdapServer) -> None:
+    address = staff(ldap, "Zainal bin Abidin")
+    assert request_token(server, address).status_code == 200  # active: the answer is remembered a few seconds
+    ldap.disable(address)
+    time.sleep(LOOKUP_CACHE_SECONDS + 1)
+    server.new_mail()
+    answer = request_token(server, address)
+    assert answer.status_code == 403
+    assert answer.json() == {"errcode": "M_THREEPID_DENIED", "error": NO_ACTIVE_ENTRY}
+    assert_no_mail_to(server, address)
+
+
+def test_locked_name_change_is_refused_while_the_directory_is_unreachable(server: GovChatServer, ldap: LdapServer) -> None:
+    user = server.register_with_email(staff(ldap, "Nor Azizah binti Kassim"))
+    ldap.stop()
+    try:
+        refused = set_display_name(server, user, "Orang Lain")
+        assert refused.status_code == 403
+        assert refused.json() == {"errcode": "M_FORBIDDEN", "error": NAME_LOCKED}
+    finally:
+        ldap.start()
+    assert display_name(server, user) == "Nor Azizah binti Kassim"
 
 
 def test_domains_without_a_directory_are_unaffected(server: GovChatServer) -> None:

@@ -4,6 +4,9 @@ an administrator's directory sync waits for the running one, INFO joins are queu
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,7 +17,7 @@ import pytest
 
 from govchat.mailserver import LocalMailServer
 from tests.conftest import TEST_SETTINGS
-from tests.harness import GovChatServer, User, free_port
+from tests.harness import REPO_ROOT, GovChatServer, User, free_port
 from tests.integration.applications_helpers import act, make_head, official_user, server_notices, submitted
 
 CHECK_INTERVAL_SECONDS = 1
@@ -95,6 +98,55 @@ def test_mail_owed_while_the_mail_server_is_down_arrives_once_it_is_back(
     wait_until(lambda: not server.request("GET", OUTBOX, people["admin"].access_token).json()["pending"])
     time.sleep(2)
     assert [m for m in (server.new_mail()) if applicant.email in m.read_text(errors="replace")] == [], "delivered once"
+
+
+def govchat_outbox(server: GovChatServer, admin: User, *arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {**server.environment(), "GOVCHAT_ADMIN_TOKEN": admin.access_token}
+    return subprocess.run(
+        [sys.executable, "-m", "govchat", "outbox", *arguments], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_administrator_lists_a_mail_owed_and_retries_it_without_waiting_for_its_back_off(
+    server: GovChatServer, people: dict[str, User], mail_relay: LocalMailServer
+) -> None:
+    # Its own applicant: an earlier test's mail to people["applicant"] may still be in the outbox.
+    applicant, admin = official_user(server), people["admin"]
+    application_id = submitted(server, applicant, "external_users", a4_details())
+    server.new_mail()
+    mail_relay.stop()
+    try:
+        act(server, people["head"], application_id, "reject", "Tujuan tidak jelas")
+
+        def owed() -> list[dict[str, Any]]:
+            listed = govchat_outbox(server, admin, "list", "--json")
+            assert listed.returncode == 0, listed.stderr
+            return [item for item in json.loads(listed.stdout)["pending"] if item["recipient"] == applicant.email]
+
+        # Three failures: the next attempt is 20 s away.
+        wait_until(lambda: bool(owed()) and owed()[0]["attempts"] >= 3)
+        [item] = owed()
+        table = govchat_outbox(server, admin, "list").stdout
+        assert f"{item['id']}\tpending\tmail\t{applicant.email}" in table
+    finally:
+        mail_relay.start()
+    retried = govchat_outbox(server, admin, "retry", item["id"])
+    assert (retried.returncode, retried.stdout) == (0, f"{item['id']}\tretried\n"), retried.stderr
+    message = server.wait_for_mail(to=applicant.email or "", timeout=10)
+    assert application_id in message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    again = govchat_outbox(server, admin, "retry", item["id"])
+    assert again.returncode == 1 and "not retried" in again.stdout, "a delivered item is never sent again"
+    time.sleep(2)
+    assert [m for m in server.new_mail() if applicant.email in m.read_text(errors="replace")] == [], "delivered once"
+
+
+def test_outbox_retry_is_for_administrators_and_checks_its_input(server: GovChatServer, people: dict[str, User]) -> None:
+    admin = people["admin"]
+    assert server.request("POST", OUTBOX + "/retry", people["applicant"].access_token, json={"all_given_up": True}).status_code == 403
+    for body in ({}, {"ids": "x"}, {"ids": ["x"], "all_given_up": True}, {"ids": []}):
+        answer = server.request("POST", OUTBOX + "/retry", admin.access_token, json=body)
+        assert answer.status_code == 400 and " / " in answer.json()["error"], body
+    assert server.request("POST", OUTBOX + "/retry", admin.access_token, json={"all_given_up": True}).json() == {"retried": []}
 
 
 def test_outbox_listing_is_for_administrators_only(server: GovChatServer, people: dict[str, User]) -> None:

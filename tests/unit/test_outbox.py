@@ -100,6 +100,39 @@ def test_a_failed_mail_waits_for_its_back_off_then_arrives_once(database: Path, 
     assert asyncio.run(box.listing(10)) == {"pending": [], "given_up": []}
 
 
+def test_a_given_up_mail_retried_by_an_administrator_is_delivered_once(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = FakeProcess(database)
+    box = outbox.Outbox(main)  # type: ignore[arg-type]
+    clock = [10_000_000]
+    monkeypatch.setattr(outbox, "now_ms", lambda: clock[0])
+    main.mail_fails = True
+    [item_id] = asyncio.run(box.enqueue([outbox.mail("ali@jpa.gov.my", "s", "h", "t")]))
+    clock[0] += outbox.GIVE_UP_AFTER_MS
+    asyncio.run(box.drain())
+    assert [item["id"] for item in asyncio.run(box.listing(10))["given_up"]] == [item_id]
+    main.mail_fails = False
+    asyncio.run(box.drain())
+    assert main.mails == [], "a given-up item waits for an administrator"
+    assert asyncio.run(box.retry(None)) == [item_id]
+    assert main.mails == ["ali@jpa.gov.my"], "delivered at once on the main process"
+    assert asyncio.run(box.retry([item_id])) == [], "a delivered item is not retried"
+    asyncio.run(box.drain())
+    assert main.mails == ["ali@jpa.gov.my"]
+
+
+def test_a_pending_item_retried_is_delivered_now_not_after_its_back_off(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main = FakeProcess(database)
+    box = outbox.Outbox(main)  # type: ignore[arg-type]
+    clock = [10_000_000]
+    monkeypatch.setattr(outbox, "now_ms", lambda: clock[0])
+    main.mail_fails = True
+    [item_id] = asyncio.run(box.enqueue([outbox.mail("ali@jpa.gov.my", "s", "h", "t")]))
+    main.mail_fails = False
+    clock[0] += 1
+    assert asyncio.run(box.retry([item_id, "no-such-item"])) == [item_id]
+    assert main.mails == ["ali@jpa.gov.my"]
+
+
 def test_rate_limit_holds_once_across_two_processes(database: Path) -> None:
     one = SharedTokenBucket(FakeProcess(database), "gcmeet_token", per_minute=1, burst=3)  # type: ignore[arg-type]
     two = SharedTokenBucket(FakeProcess(database), "gcmeet_token", per_minute=1, burst=3)  # type: ignore[arg-type]

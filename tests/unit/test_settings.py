@@ -54,6 +54,8 @@ def test_missing_keys_take_their_documented_defaults(tmp_path: Path) -> None:
         ("registration:\n  agencies:\n    - domain: GOV.MY\n      name: x\n      ministry: y\n", "registration.agencies"),
         ("registration:\n  agencies:\n    - domain: gov.my\n      name: x\n", "registration.agencies"),
         ("media:\n  max_upload_size_mb: 0\n", "media.max_upload_size_mb"),
+        ("registration:\n  onboarding:\n    per_address_burst: 0\n", "registration.onboarding.per_address_burst"),
+        ("registration:\n  onboarding:\n    per_ip_per_hour: lots\n", "registration.onboarding.per_ip_per_hour"),
         ("federation:\n  allowed_servers: ['not a server']\n", "federation.allowed_servers"),
         ("- just\n- a list\n", "mapping"),
     ],
@@ -106,3 +108,28 @@ def test_hiding_existing_accounts_is_a_setting_and_the_listener_is_loopback_only
     (tmp_path / "govchat.yaml").write_text("registration:\n  hide_existing_accounts: true\n", encoding="utf-8")
     config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
     assert config["request_token_inhibit_3pid_errors"] is True
+
+
+def test_example_alert_rules_name_only_metrics_govchat_exports() -> None:
+    import re
+
+    import yaml
+
+    from govchat.settings import PROJECT_ROOT
+
+    rules = yaml.safe_load((PROJECT_ROOT / "config" / "prometheus-alerts.yml").read_text())
+    names = {name for group in rules["groups"] for rule in group["rules"] for name in re.findall(r"\bgovchat_\w+", rule["expr"])}
+    dashboard = (PROJECT_ROOT / "config" / "grafana-dashboard.json").read_text()
+    # The dashboard test (tests/integration/test_metrics.py) checks these are exported by a running GovChat.
+    assert names and all(name in dashboard for name in names), names - {n for n in names if n in dashboard}
+
+
+def test_onboarding_profile_renders_synapse_per_address_limits_and_the_mailbox_limit(tmp_path: Path) -> None:
+    (tmp_path / "govchat.yaml").write_text(
+        "registration:\n  onboarding: {per_ip_burst: 500, per_ip_per_hour: 3600, per_address_burst: 2, per_address_per_hour: 4}\n",
+        encoding="utf-8",
+    )
+    config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
+    assert config["rc_3pid_validation"] == config["rc_registration"] == {"per_second": 1.0, "burst_count": 500}
+    [auth] = [module for module in config["modules"] if module["module"] == "synapse_modules.govchat_auth.GovChatAuth"]
+    assert auth["config"]["mails_per_address"] == {"per_address_burst": 2, "per_address_per_hour": 4}
