@@ -433,7 +433,9 @@ def admin_redact(scene: Scene, user: User, room_id: str) -> dict[str, Any]:
     answer = scene.server.request("POST", path, scene.admin.access_token, json={"rooms": [room_id]})
     assert answer.status_code == 200, answer.text
     status_path = f"/_synapse/admin/v1/user/redact_status/{answer.json()['redact_id']}"
-    deadline = time.monotonic() + 30
+    # Synapse's task scheduler runs the job on the background-tasks process; on the worker layout
+    # it may only pick it up at its next one-minute poll.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         status = scene.server.request("GET", status_path, scene.admin.access_token).json()
         if status["status"] in ("complete", "failed"):
