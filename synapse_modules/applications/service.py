@@ -21,6 +21,7 @@ from synapse_modules.applications import forms, messages, metrics, workflow
 from synapse_modules.applications.config import ApplicationsConfig
 from synapse_modules.applications.store import Application, ApplicationStore, Person, SubmissionLimitReached
 from synapse_modules.common import outbox
+from synapse_modules.common.http import RequestRefused
 from synapse_modules.common.registration_gates import Verdict
 from synapse_modules.public_channels.config import parse_public_channels_config
 from synapse_modules.public_channels.requests import InvalidRequest, NewChannel
@@ -33,15 +34,8 @@ WEB_PREFIX = "/_synapse/client/govchat/applications"
 SYSTEM_ACTOR = "govchat"
 
 
-class ApplicationError(Exception):
-    """Refused; `code` is the HTTP status, `message` one bilingual sentence."""
-
-    def __init__(self, code: int, errcode: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.errcode = errcode
-        self.message = message
-        self.field = field
+class ApplicationError(RequestRefused):
+    """An application request refused."""
 
 
 NOT_FOUND = ApplicationError(

@@ -58,3 +58,14 @@ def json_body(request: SynapseRequest) -> Any:
         return json.loads(raw.decode("utf-8")) if raw.strip() else {}
     except (UnicodeDecodeError, ValueError):
         raise SynapseError(400, NOT_JSON, Codes.NOT_JSON, additional_fields={"field": "body"}) from None
+
+
+class RequestRefused(Exception):
+    """Refused; `code` is the HTTP status, `message` one bilingual sentence, `field` the input at fault."""
+
+    def __init__(self, code: int, errcode: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.errcode = errcode
+        self.message = message
+        self.field = field

@@ -12,6 +12,7 @@ from synapse.module_api import ModuleApi
 from synapse_modules.applications.service import ApplicationError, ApplicationService
 from synapse_modules.common import outbox
 from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
+from synapse_modules.common.http import RequestRefused
 from synapse_modules.content_reports import messages, metrics, rules, synapse_adapter
 from synapse_modules.content_reports.config import ContentReportsConfig
 from synapse_modules.content_reports.store import SYSTEM_ACTOR, ContentReportStore, EventFacts, Item
@@ -30,15 +31,8 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class ReportError(Exception):
-    """Refused; `code` is the HTTP status, `message` one bilingual sentence."""
-
-    def __init__(self, code: int, errcode: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.errcode = errcode
-        self.message = message
-        self.field = field
+class ReportError(RequestRefused):
+    """A content-report request refused."""
 
 
 NOT_FOUND = ReportError(404, "M_NOT_FOUND", "Tiada laporan sedemikian. / There is no such report.")

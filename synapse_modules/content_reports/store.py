@@ -22,6 +22,7 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from synapse_modules.applications.store import AuditEntry
 from synapse_modules.content_reports import rules, synapse_adapter
 from synapse_modules.content_reports.synapse_adapter import RawReport
 
@@ -30,17 +31,6 @@ _COLUMNS = (
     " created_ts, updated_ts, report_count, removed_ts, application_id, notified_ts"
 )
 SYSTEM_ACTOR = "govchat"
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    ts: int
-    actor: str
-    action: str
-    note: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ts": self.ts, "actor": self.actor, "action": self.action, "note": self.note}
 
 
 @dataclass(frozen=True)
