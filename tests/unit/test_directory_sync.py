@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +17,7 @@ from synapse_modules.directory import sync as sync_module
 from synapse_modules.directory.config import parse_directory_config
 from synapse_modules.directory.rules import Account, DirectoryEntry, DirectoryUnavailable
 from synapse_modules.directory.sync import DirectorySync
+from tests.unit.test_outbox import FakeProcess
 
 CONFIG = parse_directory_config(
     {"agencies": [{"domain": "mampu.gov.my", "url": "ldap://127.0.0.1:1", "base_dn": "dc=mampu,dc=gov,dc=my"}]}
@@ -140,15 +140,10 @@ class MainProcess(FakeApi):
 
     def __init__(self, database: Path) -> None:
         super().__init__(frozenset({"@boss:govchat.test"}))
-        self.database = database
+        self._database = FakeProcess(database)
 
     async def run_db_interaction(self, desc: str, function: Callable[..., Any], *args: Any) -> Any:
-        connection = sqlite3.connect(self.database)
-        try:
-            with connection:
-                return function(connection.cursor(), *args)
-        finally:
-            connection.close()
+        return await self._database.run_db_interaction(desc, function, *args)
 
 
 def test_a_deactivation_that_fails_stays_queued_and_is_carried_out_once_on_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
