@@ -1,8 +1,8 @@
 """Admin HTTP API: POST /_synapse/client/govchat/v1/directory/sync {"dry_run": true|false}.
 
 Answers the sync report: `deactivated` (or `would_deactivate` on a dry run) lists
-`{user_id, email, reason}` with reason `no_entry` or `disabled`; `skipped` and
-`errors` say what was not done and why.
+`{user_id, email, reason}` with reason `no_entry` or `disabled`; `queued` those handed to
+the outbox but not yet carried out; `skipped` and `errors` say what was not done and why.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ class DirectorySync:
             SYNC_ERRORS.labels(kind="unexpected").inc()
             logger.exception("Directory sync failed")
             return
-        if report["deactivated"] or report["errors"]:
-            logger.info("Directory sync: deactivated %d, errors %d", len(report["deactivated"]), len(report["errors"]))
+        if report["deactivated"] or report["queued"] or report["errors"]:
+            counts = (len(report["deactivated"]), len(report["queued"]), len(report["errors"]))
+            logger.info("Directory sync: deactivated %d, queued %d, errors %d", *counts)
 
     async def run(self, dry_run: bool, by_admin: str | None, trigger: str = "admin") -> dict[str, Any]:
         async def sync() -> dict[str, Any]:
@@ -67,7 +68,9 @@ class DirectorySync:
             raise SyncAlreadyRunning() from None
 
     async def _run(self, dry_run: bool, acting_admin: str) -> dict[str, Any]:
-        report: dict[str, Any] = {"dry_run": dry_run, "checked": 0, "deactivated": [], "would_deactivate": [], "skipped": [], "errors": []}
+        report: dict[str, Any] = {
+            "dry_run": dry_run, "checked": 0, "deactivated": [], "queued": [], "would_deactivate": [], "skipped": [], "errors": [],
+        }
         for agency, accounts in (await self._accounts_by_directory()).items():
             try:
                 entries = await self._api.defer_to_thread(ldap_directory.all_entries, agency)
@@ -87,20 +90,25 @@ class DirectorySync:
                     report["would_deactivate"].append(decision.as_dict())
                     continue
                 try:
-                    # Queued (retried until done) and carried out by the main process.
+                    # Queued (retried until done) and carried out by the main process, at once when this is it.
                     await self._outbox.enqueue([outbox.deactivation(decision.user_id, acting_admin)])
-                    done = True
                 except Exception:
                     logger.exception("Directory sync could not queue the deactivation of %s", decision.user_id)
-                    done = False
-                if done:
-                    SYNC_DEACTIVATED.labels(reason=decision.reason.value).inc()
+                    SYNC_ERRORS.labels(kind="deactivation").inc()
+                    report["errors"].append({"domain": agency.domain, "user_id": decision.user_id, "error": "deactivation failed"})
+                    continue
+                SYNC_DEACTIVATED.labels(reason=decision.reason.value).inc()
+                if await self._is_deactivated(decision.user_id):
                     logger.info("Directory sync deactivated %s (%s)", decision.user_id, decision.reason.value)
                     report["deactivated"].append(decision.as_dict())
                 else:
-                    SYNC_ERRORS.labels(kind="deactivation").inc()
-                    report["errors"].append({"domain": agency.domain, "user_id": decision.user_id, "error": "deactivation failed"})
+                    # Not done yet: another process carries it out, or the attempt failed and the outbox retries it.
+                    report["queued"].append(decision.as_dict())
         return report
+
+    async def _is_deactivated(self, user_id: str) -> bool:
+        info = await self._api.get_userinfo_by_id(user_id)
+        return info is not None and bool(info.is_deactivated)
 
     async def _accounts_by_directory(self) -> dict[DirectoryAgency, list[Account]]:
         grouped: dict[DirectoryAgency, list[Account]] = {}

@@ -164,6 +164,9 @@ def test_periodic_job_runs_once_per_interval(server: GovChatServer, people: dict
     time.sleep(6)
     counted, elapsed = runs() - before, time.monotonic() - started
     assert 1 <= counted <= elapsed / CHECK_INTERVAL_SECONDS + 1
+    # Only the process named by run_background_tasks_on takes periodic jobs: the background worker, if there is one.
+    holder = str(database(server, "SELECT last_holder FROM govchat_job_runs WHERE job = 'applications_due_work'")[0][0])
+    assert holder.startswith("background/" if server.uses_workers else "main/"), holder
 
 
 def test_administrator_sync_waits_while_another_sync_holds_the_lease(server: GovChatServer, people: dict[str, User]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Iterator
@@ -12,9 +13,7 @@ from urllib.parse import quote
 import jwt
 import pytest
 import yaml
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jitsi_jwt.rules import conference_name
 from tests.harness import GovChatServer, User
 
 GCMEET = "/_synapse/client/govchat/v1/gcmeet"
@@ -50,6 +49,12 @@ def create_room(server: GovChatServer, creator: User) -> str:
 def act(server: GovChatServer, actor: User, room_id: str, action: str, **body: Any) -> None:
     answer = server.client_api("POST", f"/rooms/{quote(room_id)}/{action}", actor.access_token, json=body)
     assert answer.status_code == 200, answer.text
+
+
+def room_id_of(conference: str) -> str:
+    """The requirement's conference name read back: lower-case, unpadded base32 of the room ID."""
+    assert conference == conference.lower() and "=" not in conference, conference
+    return base64.b32decode(conference.upper() + "=" * (-len(conference) % 8)).decode("utf-8")
 
 
 def hs256_secret(server: GovChatServer) -> str:
@@ -98,8 +103,8 @@ def test_joined_member_gets_a_token_prosody_would_accept(govchat: GovChatServer,
     )
     now = int(time.time())
     assert claims["sub"] == "meet.govchat.localhost" == issued["domain"]
-    assert claims["room"] == conference_name(conversation.room_id) == issued["conference"]
-    assert claims["room"] == claims["room"].lower() and "=" not in claims["room"]
+    assert claims["room"] == issued["conference"]
+    assert room_id_of(claims["room"]) == conversation.room_id
     assert issued["url"] == f"https://meet.govchat.localhost/{claims['room']}"
     assert claims["exp"] == issued["expires_at"] and claims["exp"] - claims["iat"] == 120
     assert abs(claims["iat"] - now) <= 5 and claims["nbf"] < claims["iat"]
@@ -219,14 +224,18 @@ def test_too_many_token_requests_are_limited_per_user(govchat: GovChatServer, co
     assert request_jwt(govchat, conversation.member, conversation.room_id).status_code == 200
 
 
-def test_tokens_signed_otherwise_are_rejected_by_a_pinned_verifier(govchat: GovChatServer, conversation: Conversation) -> None:
+def test_an_issued_jitsi_token_is_no_key_to_govchat(govchat: GovChatServer, conversation: Conversation) -> None:
+    # Prosody checks the JWT's signature and expiry; GovChat itself only trusts Matrix tokens,
+    # so a JWT (genuine or forged) handed to GovChat's own endpoints opens nothing.
     issued = request_jwt(govchat, conversation.member, conversation.room_id).json()["jwt"]
-    claims = jwt.decode(issued, options={"verify_signature": False})
-    forged = jwt.encode(claims, "another-secret-that-is-at-least-32-characters", algorithm="HS256")
-    unsigned = jwt.encode(claims, None, algorithm="none")
-    for token in (forged, unsigned):
-        with pytest.raises(jwt.InvalidTokenError):
-            jwt.decode(token, hs256_secret(govchat), algorithms=["HS256"], audience="jitsi", issuer="govchat")
+    as_bearer = govchat.request("POST", f"{GCMEET}/token", issued, json={"room_id": conversation.room_id})
+    assert as_bearer.status_code == 401 and as_bearer.json()["errcode"] == "M_UNKNOWN_TOKEN", as_bearer.text
+    as_openid = {"access_token": issued, "matrix_server_name": govchat.server_name}
+    answer = govchat.request("POST", f"{GCMEET}/token", json={"room_id": conversation.room_id, "openid_token": as_openid})
+    assert answer.status_code == 401 and answer.json()["errcode"] == "M_UNKNOWN_TOKEN", answer.text
+    body = {"token": issued, "room_id": conversation.room_id, "matrix_server_name": govchat.server_name}
+    verdict = govchat.request("POST", f"{GCMEET}/verify/user_in_room", json=body).json()
+    assert verdict == {"results": {"user": False, "room_membership": False}, "user_id": None, "power_levels": None}
 
 
 def test_well_known_tells_element_the_jitsi_domain(govchat: GovChatServer) -> None:
@@ -262,7 +271,7 @@ def asap_public_key(server: GovChatServer, kid: str) -> str:
     return answer.text
 
 
-def test_rs256_token_verifies_with_the_served_public_key_and_then_expires(rs256_server: GovChatServer) -> None:
+def test_rs256_token_is_signed_by_the_served_public_key_and_lives_the_configured_lifetime(rs256_server: GovChatServer) -> None:
     owner, member = rs256_server.register_plain_user(), rs256_server.register_plain_user()
     room_id = create_room(rs256_server, owner)
     act(rs256_server, owner, room_id, "invite", user_id=member.user_id)
@@ -274,24 +283,18 @@ def test_rs256_token_verifies_with_the_served_public_key_and_then_expires(rs256_
     header = jwt.get_unverified_header(issued["jwt"])
     assert header["alg"] == "RS256" and header["kid"]
     public_key = asap_public_key(rs256_server, header["kid"])
-    pinned = {"algorithms": ["RS256"], "issuer": "govchat-rs", "audience": "govchat-meet", "options": {"require": ALL_CLAIMS}}
+    assert public_key.startswith("-----BEGIN PUBLIC KEY-----") and "PRIVATE" not in public_key
+    # Prosody judges expiry; here only what GovChat put in the token is read.
+    pinned = {"algorithms": ["RS256"], "issuer": "govchat-rs", "audience": "govchat-meet", "options": {"require": ALL_CLAIMS, "verify_exp": False}}
     claims = jwt.decode(issued["jwt"], public_key, **pinned)  # type: ignore[arg-type]
-    assert claims["sub"] == "meet.example.gov.my" and claims["room"] == conference_name(room_id)
+    assert claims["sub"] == "meet.example.gov.my" and room_id_of(claims["room"]) == room_id
     assert issued["url"] == f"https://meet.example.gov.my/{claims['room']}"
-    assert claims["exp"] - claims["iat"] == 5
+    assert claims["exp"] - claims["iat"] == 5 and issued["expires_at"] == claims["exp"]
     assert claims["moderator"] is False  # power level 0 below the configured 100
     owner_claims = jwt.decode(request_jwt(rs256_server, owner, room_id).json()["jwt"], public_key, **pinned)  # type: ignore[arg-type]
     assert owner_claims["moderator"] is True
-
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": header["kid"]})
-    with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(forged, public_key, **pinned)  # type: ignore[arg-type]
+    # Only the current key is served, under its own kid's name.
     assert rs256_server.request("GET", f"{GCMEET}/asap/{'0' * 64}.pem").status_code == 404
-
-    time.sleep(max(0.0, claims["exp"] - time.time()) + 1.5)
-    with pytest.raises(jwt.ExpiredSignatureError):
-        jwt.decode(issued["jwt"], public_key, **pinned)  # type: ignore[arg-type]
 
 
 def test_tokens_never_reach_the_homeserver_log(govchat: GovChatServer, conversation: Conversation) -> None:
