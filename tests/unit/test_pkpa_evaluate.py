@@ -9,6 +9,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_QUERIES = REPO_ROOT / "bots" / "pkpa_bot" / "data" / "dev_queries.tsv"
+# The first held-out set: contaminated (the engine was tuned on it before issue 14, see docs/pkpa-search.md).
 HELDOUT_QUERIES = Path(__file__).with_name("heldout_queries.tsv")
 EXPECTED_NAMES = [
     "queries",
@@ -49,7 +50,7 @@ def test_dev_set_meets_the_targets() -> None:
     assert result["not_found_accuracy"] >= 0.8
 
 
-def test_heldout_set_meets_the_targets() -> None:
+def test_first_heldout_set_contaminated_meets_the_targets() -> None:
     completed = run_evaluate(str(HELDOUT_QUERIES))
     assert completed.returncode == 0, completed.stderr
     result = figures(completed.stdout)
