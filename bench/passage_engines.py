@@ -8,7 +8,8 @@ shared/seed, split by GovChat's importer) and the same Malay-aware analysis
 (stemming, synonyms, typo matching): only the ranking differs. "Not found" is
 the same calibrated share-explained rule applied to each engine's best
 paragraph, so the not-found column compares like with like. Prints one table
-for the development set and one for the held-out set.
+for the development set and one for each held-out set (the first is contaminated,
+see docs/circulars-library.md; the second was written blind).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GUIDELINE = REPO_ROOT.parent / "shared" / "seed" / "garis-panduan-govchat-sakp-1-2022.txt"
 SETS = {
     "development": REPO_ROOT / "bots" / "pkpa_bot" / "data" / "dev_passages.tsv",
-    "held-out": REPO_ROOT / "tests" / "unit" / "heldout_passages.tsv",
+    "first held-out (contaminated)": REPO_ROOT / "tests" / "unit" / "heldout_passages.tsv",
+    "second held-out (written blind)": REPO_ROOT / "tests" / "unit" / "heldout2_passages.tsv",
 }
 TOP_K = 3
 

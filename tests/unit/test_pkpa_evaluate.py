@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_QUERIES = REPO_ROOT / "bots" / "pkpa_bot" / "data" / "dev_queries.tsv"
+# The first held-out set: contaminated (the engine was tuned on it before issue 14, see docs/pkpa-search.md).
 HELDOUT_QUERIES = Path(__file__).with_name("heldout_queries.tsv")
+# The second held-out set, written blind to the engine after issue 14's tuning; never tune on it.
+SECOND_HELDOUT_QUERIES = Path(__file__).with_name("heldout2_queries.tsv")
 EXPECTED_NAMES = [
     "queries",
     "recall@1",
@@ -40,22 +45,30 @@ def figures(output: str) -> dict[str, float]:
     return {name: float(value) for name, value in pairs}
 
 
-def test_dev_set_meets_the_targets() -> None:
-    completed = run_evaluate(str(DEV_QUERIES))
-    assert completed.returncode == 0, completed.stderr
-    result = figures(completed.stdout)
-    assert result["queries"] >= 40
-    assert result["mrr@5"] >= 0.85
-    assert result["not_found_accuracy"] >= 0.8
+SECOND_HELDOUT_MISSES = (
+    "second held-out set, first and only run: MRR@5 0.500, recall@5 0.500 (24 of 48 answerable queries, mostly "
+    "colloquial, answered 'not found'; 'thn' for 'tahun' not parsed), not_found_accuracy 1.000; target MRR@5 0.85"
+)
 
 
-def test_heldout_set_meets_the_targets() -> None:
-    completed = run_evaluate(str(HELDOUT_QUERIES))
+@pytest.mark.parametrize(
+    ("queries", "at_least"),
+    [
+        pytest.param(DEV_QUERIES, 40, id="development"),
+        pytest.param(HELDOUT_QUERIES, 20, id="first-heldout-contaminated"),
+        pytest.param(
+            SECOND_HELDOUT_QUERIES, 20, id="second-heldout-written-blind",
+            marks=pytest.mark.xfail(strict=True, reason=SECOND_HELDOUT_MISSES),
+        ),
+    ],
+)
+def test_query_set_meets_the_targets(queries: Path, at_least: int) -> None:
+    completed = run_evaluate(str(queries))
     assert completed.returncode == 0, completed.stderr
     result = figures(completed.stdout)
-    assert result["queries"] >= 20
-    assert result["mrr@5"] >= 0.85
+    assert result["queries"] >= at_least
     assert result["not_found_accuracy"] >= 0.8
+    assert result["mrr@5"] >= 0.85
 
 
 def test_malformed_line_exits_2_with_one_line_on_stderr(tmp_path: Path) -> None:

@@ -166,7 +166,7 @@ def test_reduplicated_plural_becomes_one_word() -> None:
 
 
 def test_one_edit_covers_substitution_insertion_deletion_and_swap() -> None:
-    assert within_one_edit("pelangan", "pelanggan")
+    assert within_one_edit("complant", "complaint")
     assert within_one_edit("mesyuarta", "mesyuarat")
     assert within_one_edit("securty", "security")
     assert within_one_edit("kualiti", "kualita")
@@ -182,7 +182,7 @@ def test_malay_free_text_finds_the_cloud_policy(engine: SearchEngine) -> None:
     assert top_id(result) == "PKPA-1-2021"
 
 
-def test_english_free_text_uses_bilingual_synonyms(engine: SearchEngine) -> None:
+def test_english_free_text_finds_the_incident_reporting_circulars(engine: SearchEngine) -> None:
     result = engine.search("cyber security incident reporting")
     assert result.found
     assert {"PA-4-2022", "PA-1-2001"} & {c.id for c in result.circulars[:2]}
@@ -195,7 +195,7 @@ def test_year_in_query_boosts_circulars_of_that_year(engine: SearchEngine) -> No
 
 def test_misspelt_words_are_tolerated(engine: SearchEngine) -> None:
     assert top_id(engine.search("mesyuarta jawatankuasa")) == "PKPA-2-1991"
-    assert top_id(engine.search("piagam pelangan")) == "PKPA-3-1993"
+    assert top_id(engine.search("complant handling")) == "PKPA-4-1992"
 
 
 def test_kind_and_year_alone_list_the_circulars(engine: SearchEngine) -> None:

@@ -7,10 +7,11 @@
    suggestions of the same kind or year, never a near miss presented as a
    match.
 2. Otherwise the free text is scored with BM25 over the Malay title, the
-   English subject and hand-written keywords, after Malay-aware stemming,
-   bilingual synonym expansion and one-edit typo correction.  A year in the
-   query boosts circulars of that year; a kind ("surat pekeliling am")
-   boosts circulars of that kind.
+   English subject and hand-written keywords (which development queries
+   need: words such as "MyGovCloud", "SOP" or "whatsapp" are in no title),
+   after Malay-aware stemming, bilingual synonym expansion and one-edit typo
+   correction.  A year in the query boosts circulars of that year; a kind
+   ("surat pekeliling am") boosts circulars of that kind.
 3. A query naming only a kind and/or a year ("PKPA 2021") lists them.
 
 "Not found" for free text is decided by a calibrated share of the query
@@ -35,8 +36,12 @@ from .numbers import (
 )
 from .passages import MAX_PASSAGES, PassageAnswer, PassageSearch
 
-YEAR_BOOST = 1.5  # "pekeliling 2003 mel elektronik" prefers 2003
-KIND_BOOST = 1.3  # "surat pekeliling am ..." prefers SPA circulars
+# Both boosts are needed by development queries (tests/unit/test_pkpa_dev_sets.py
+# fails without them): "pekeliling 2003 mel elektronik" and "pekeliling 2015
+# laman web" want that year's circular; "pekeliling am laman web" and "surat
+# pekeliling am pengendalian insiden" want the circular of the kind named.
+YEAR_BOOST = 1.5
+KIND_BOOST = 1.3
 
 # "Not found" threshold.  For each informative query word (weak words
 # excluded) the best circular earns at most the word's IDF - what a circular
@@ -44,11 +49,11 @@ KIND_BOOST = 1.3  # "surat pekeliling am ..." prefers SPA circulars
 # counts with the IDF of an unseen word.  The share of the total that the
 # best circular earns says how much of the question it explains: "resepi
 # nasi lemak kerajaan" is explained only by "kerajaan" (0.14).  On the
-# development queries every answerable query scores at least 0.7 and every
-# unanswerable one at most 0.2.  Ad-hoc near misses such as "permohonan cuti"
-# (leave application: only "permohonan" matches) or "polisi kata laluan"
-# score 0.30-0.35, while verbose answerable questions with several words
-# foreign to the corpus can fall to about 0.4, so 0.4 is the bar.
+# development queries every answerable free-text query scores at least 0.49
+# ("hantar dokumen rahsia melalui whatsapp") and every unanswerable one at
+# most 0.17 ("cuti bersalin penjawat awam"); the bar lies between.  (An
+# earlier comment here justified it with a query of the first held-out set,
+# which is why that set is no longer counted as held out.)
 MIN_SHARE_EXPLAINED = 0.4
 
 SUGGESTION_COUNT = 3

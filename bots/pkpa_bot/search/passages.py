@@ -21,11 +21,6 @@ from .malay import STOP_WORDS, normalise, stem_variants
 
 MAX_PASSAGES = 3
 
-# Passages vary in length more than circular records do (one-line items to long
-# paragraphs), so BM25's usual length normalisation is kept.
-PASSAGE_K1 = 1.2
-PASSAGE_B = 0.75
-
 # "Not found" bar: share of the informative question words the best paragraph
 # explains (see LexicalIndex.share_explained).  Set on the development set only.
 MIN_SHARE_EXPLAINED = 0.4
@@ -36,71 +31,43 @@ MIN_RELATIVE_SCORE = 0.5
 
 # Question words and everyday synonyms that the circulars' formal Malay does
 # not use ("edit" for "suntingan", "padam" for "hapus").  Surface words; the
-# index stems them.
+# index stems them.  Each group is kept because a development question of
+# bots/pkpa_bot/data/dev_passages.tsv (named beside it) is answered worse
+# without it (tests/unit/test_pkpa_dev_sets.py fails).  Issue 14 removed 33
+# groups that changed no development answer, and the words "ubah", "maksimum",
+# "pindah", "outside" and "applies", which occurred only in the first held-out
+# questions: the engine had been tuned on them.
 PASSAGE_SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("edit", "sunting", "suntingan", "ubah"),
-    ("padam", "hapus", "menghapus", "delete", "remove", "buang"),
-    ("mesej", "message", "data", "chat"),
-    ("lama", "tempoh", "long", "duration"),
-    ("minit", "minute", "minutes"),
-    ("fail", "file", "files", "dokumen", "document"),
-    ("saiz", "size", "besar"),
-    ("maksimum", "maximum", "max", "sehingga", "had"),
-    ("kata", "password"),
-    ("laluan", "password"),
-    ("lupa", "forgot", "forget", "terlupa", "reset"),
-    ("daftar", "pendaftaran", "register", "registration", "sign"),
-    ("akaun", "account"),
-    ("batal", "pembatalan", "cancel", "cancellation", "membatalkan"),
-    ("saluran", "channel"),
-    ("umum", "public"),
-    ("simpan", "disimpan", "stored", "store", "storage"),
-    ("muat", "download"),
-    ("instalasi", "install", "pasang", "pemasangan"),
-    ("telefon", "phone", "mobile"),
-    ("sidang", "video", "call", "meeting", "mesyuarat"),
-    ("enkripsi", "encrypt", "encryption", "encrypted", "e2ee"),
-    ("kesalahan", "offence", "offense"),
-    ("lain", "other", "else", "someone"),
-    ("pengguna", "user", "users"),
-    ("rasmi", "official"),
-    ("peribadi", "personal", "private"),
-    ("pemilik", "owner", "milik", "own"),
-    ("kod", "code"),
-    ("sumber", "source"),
-    ("terperingkat", "classified", "sulit", "rahsia", "terhad"),
-    ("akta", "act", "law", "laws"),
-    ("faedah", "benefit", "benefits", "kelebihan"),
-    ("tanggungjawab", "responsibility", "responsibilities", "responsible"),
-    ("peranan", "role", "roles"),
-    ("bersara", "retire", "retired", "pencen"),
-    ("berhenti", "leave", "leaves", "quit"),
-    ("tukar", "bertukar", "pindah", "change", "transfer"),
-    ("gambar", "photo", "picture"),
-    ("nama", "name"),
-    ("skrin", "screen"),
-    ("latar", "background"),
-    ("belakang", "background"),
-    ("hebahan", "announcement", "broadcast", "post"),
-    ("web", "browser"),
-    ("alamat", "address", "url"),
-    ("bahasa", "language"),
-    ("kesat", "abusive", "rude"),
-    ("bukan", "non", "outside", "luar"),
-    ("pegawai", "officer", "penjawat", "staff"),
-    ("benarkan", "dibenarkan", "allowed", "allow", "permitted"),
-    ("hantar", "send", "sent", "kongsi", "share", "upload"),
-    ("katalaluan", "password", "kata", "laluan"),
-    ("syarat", "requirement", "requirements", "mesti"),
-    ("peribadi", "personal", "private", "tidak", "bukan"),
-    ("kejuruteraan", "engineer", "engineering"),
-    ("balikkan", "reverse"),
-    ("terpakai", "pakai", "apply", "applies"),
-    ("tengok", "lihat", "akses", "diakses", "capai", "see", "view", "access"),
-    ("keluar", "leave", "exit"),
-    ("mula", "memulakan", "start", "begin"),
-    ("orang", "individu", "person", "people"),
-    ("gmail", "yahoo", "emel"),
+    ("edit", "sunting", "suntingan"),  # "berapa lama boleh edit mesej?"
+    ("padam", "hapus", "menghapus", "delete", "remove", "buang"),  # "can I delete a message I sent yesterday"
+    ("mesej", "message", "data", "chat"),  # "how long can I edit a message after sending it"
+    ("lama", "tempoh", "long", "duration"),  # the same question
+    ("fail", "file", "files", "dokumen", "document"),  # "maximum file size per upload"
+    ("maximum", "max", "sehingga", "had"),  # the same question
+    ("kata", "password"),  # "password requirements"
+    ("daftar", "pendaftaran", "register", "registration", "sign"),  # "who is allowed to register for GovChat"
+    ("akaun", "account"),  # "how do non government users get an account"
+    ("saluran", "channel"),  # "who can post in a public channel"
+    ("umum", "public"),  # the same question
+    ("instalasi", "install", "pasang", "pemasangan"),  # "install govchat on my phone"
+    ("telefon", "phone", "mobile"),  # the same question
+    ("sidang", "video", "call", "meeting", "mesyuarat"),  # "sidang video govchat"
+    ("enkripsi", "encrypt", "encryption", "encrypted", "e2ee"),  # "should I encrypt files before sharing"
+    ("kesalahan", "offence", "offense"),  # "is it an offence to use someone else's account"
+    ("lain", "other", "else", "someone"),  # the same question
+    ("pengguna", "user", "users"),  # "how do non government users get an account"
+    ("terperingkat", "classified", "sulit", "rahsia", "terhad"),  # "is sharing classified documents allowed"
+    ("akta", "act", "law", "laws"),  # "which laws apply to GovChat use"
+    ("faedah", "benefit", "benefits", "kelebihan"),  # "benefits of using GovChat"
+    ("berhenti", "leave", "leaves", "quit"),  # "what must agencies do when an officer leaves the service"
+    ("tukar", "bertukar", "change", "transfer"),  # "how do I change my password"
+    ("bukan", "non", "luar"),  # "how do non government users get an account"
+    ("pegawai", "officer", "penjawat", "staff"),  # "what must agencies do when an officer leaves the service"
+    ("benarkan", "dibenarkan", "allowed", "allow", "permitted"),  # "who is allowed to register for GovChat"
+    ("hantar", "send", "sent", "kongsi", "share", "upload"),  # "maximum file size per upload"
+    ("syarat", "requirement", "requirements", "mesti"),  # "password requirements"
+    ("terpakai", "pakai", "apply"),  # "which laws apply to GovChat use"
+    ("gmail", "yahoo", "emel"),  # "boleh ke daftar guna gmail?"
 )
 
 # Conversational words that carry no topic in a question ("berapa lama boleh
@@ -144,8 +111,6 @@ class PassageSearch:
         self._index = LexicalIndex(
             [indexed_text(passage, items) for passage in self.passages],
             synonym_groups=_synonym_groups(),
-            k1=PASSAGE_K1,
-            b=PASSAGE_B,
         )
 
     def search(self, query: str, limit: int = MAX_PASSAGES) -> PassageAnswer:
