@@ -145,4 +145,8 @@ def is_overdue(state: str, since_ms: int, now_ms: int, review_period_days: int) 
 
 
 def reminder_due(end_ms: int, now_ms: int, reminder_days: int) -> bool:
+    """An external user's permission ends within `reminder_days` but has not ended yet (A4).
+
+    Once it has ended the account is deactivated instead; `reminder_days` 0 means no reminder.
+    """
     return end_ms - reminder_days * DAY_MS <= now_ms < end_ms
