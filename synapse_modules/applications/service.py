@@ -17,11 +17,13 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 from govchat.emails import Accepted, Refusal, check_registration_email
+from govchat.malaysia_time import MALAYSIA_TIME
 from synapse_modules.applications import forms, messages, metrics, notifications, workflow
 from synapse_modules.applications.config import ApplicationsConfig
 from synapse_modules.applications.store import Application, ApplicationStore, Person, SubmissionLimitReached
 from synapse_modules.common import outbox
 from synapse_modules.common.http import RequestRefused
+from synapse_modules.common.refusals import WRONG_STATE
 from synapse_modules.common.registration_gates import Verdict
 from synapse_modules.public_channels.requests import InvalidRequest, NewChannel
 from synapse_modules.public_channels.service import Channel, ChannelNotFound, ChannelService
@@ -166,7 +168,7 @@ class ApplicationService:
         starter_email = await self.official_email(starter)
         profile = await self._api.get_profile_for_user(starter[1:].split(":", 1)[0])
         now = now_ms()
-        today = datetime.fromtimestamp(now / 1000, forms.MALAYSIA).date().isoformat()
+        today = datetime.fromtimestamp(now / 1000, MALAYSIA_TIME).date().isoformat()
         application = Application(
             application_id=f"{forms.FORM_NAMES[forms.ACCOUNT_CANCELLATION]}-{secrets.token_hex(6)}",
             kind=forms.ACCOUNT_CANCELLATION,
@@ -272,7 +274,7 @@ class ApplicationService:
         application = await self.visible(viewer, application_id)
         refusal = workflow.refusal_for(action, viewer, application.applicant, application.agency.domain, application.state)
         if refusal is not None:
-            raise ApplicationError(refusal.code, "M_FORBIDDEN" if refusal.code == 403 else "MY.GOV.GOVCHAT_WRONG_STATE", refusal.message)
+            raise ApplicationError(refusal.code, refusal.errcode, refusal.message)
         try:
             note = forms.parse_note(body, required=action == workflow.REJECT)
         except forms.InvalidField as problem:
@@ -284,7 +286,7 @@ class ApplicationService:
             application_id, application.state, workflow.NEXT_STATE[action], viewer.user_id, workflow.NEXT_STATE[action], note, now_ms()
         )
         if moved is None:  # someone else decided first
-            raise ApplicationError(409, "MY.GOV.GOVCHAT_WRONG_STATE", workflow.ALREADY_DECIDED.message)
+            raise ApplicationError(409, WRONG_STATE, workflow.ALREADY_DECIDED.message)
         logger.info("Application %s: %s by %s", application_id, action, viewer.user_id)
         application = await self._reload(application_id)
         if action == workflow.APPROVE:
