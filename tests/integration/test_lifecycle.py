@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def test_restart_keeps_users_rooms_and_secrets_and_ctrl_c_stops_everything(tmp_p
             assert (server.data_dir / name).read_bytes() == content
     finally:
         server.stop()
+
+
+def test_first_start_prints_no_warning_about_a_login_nobody_attempted(tmp_path: Path) -> None:
+    # A newcomer's first minute: the public-channels module registers its system user (@govchat) and creates
+    # INFO right after the first start; checking whether that user exists must not read as a failed login.
+    server = GovChatServer(data_dir=tmp_path / "data")
+    with server.running():
+        info = f"/directory/room/{urllib.parse.quote(f'#info:{server.server_name}')}"
+        deadline = time.monotonic() + 120
+        while server.client_api("GET", info).status_code != 200:
+            assert time.monotonic() < deadline, "INFO was not created after the first start"
+            time.sleep(0.2)
+        assert "Attempted to login" not in server.launcher_log()
+        assert "Attempted to login" not in server.synapse_logs()
 
 
 def test_first_administrator_is_created_with_synapses_own_command(govchat: GovChatServer) -> None:
