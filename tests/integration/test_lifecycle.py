@@ -58,7 +58,7 @@ def test_restart_keeps_users_rooms_and_secrets_and_ctrl_c_stops_everything(tmp_p
         server.stop()
 
 
-def test_first_start_prints_no_warning_about_a_login_nobody_attempted(tmp_path: Path) -> None:
+def test_first_start_prints_only_progress_and_the_banner(tmp_path: Path) -> None:
     # A newcomer's first minute: the public-channels module registers its system user (@govchat) and creates
     # INFO right after the first start; checking whether that user exists must not read as a failed login.
     server = GovChatServer(data_dir=tmp_path / "data")
@@ -70,6 +70,9 @@ def test_first_start_prints_no_warning_about_a_login_nobody_attempted(tmp_path: 
             time.sleep(0.2)
         assert "Attempted to login" not in server.launcher_log()
         assert "Attempted to login" not in server.synapse_logs()
+        # Only progress and GovChat's banner on the console: Synapse's own start-up banner stays in its log file.
+        assert " - WARNING - " not in server.launcher_log()
+        assert "***** STARTING SERVER *****" in server.synapse_logs()
 
 
 def test_first_administrator_is_created_with_synapses_own_command(govchat: GovChatServer) -> None:
