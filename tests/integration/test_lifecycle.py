@@ -142,3 +142,31 @@ def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in out + err
     assert "GovChat is running" not in out  # it stopped starting rather than finishing first
     assert port_is_free(server.port) and port_is_free(server.smtp_port)
+
+
+def test_ctrl_c_in_a_terminal_reaches_only_the_launcher_which_stops_synapse_once(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C signals its whole foreground process group; run GovChat as the leader of one.
+    server = GovChatServer(data_dir=tmp_path / "data")
+    server.write_settings()
+    log_path = tmp_path / "console.log"
+    with open(log_path, "wb") as console:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "govchat", "run"], cwd=REPO_ROOT, env=server.environment(),
+            stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "GovChat is running" not in log_path.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.2)
+        children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        # Synapse is stopped by the launcher, in order; the terminal's signal never reaches it directly.
+        assert children and all(os.getpgid(child) != os.getpgid(process.pid) for child in children)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log_path.read_text(errors="replace")
+    assert "Traceback" not in output and "CRITICAL" not in output, output
+    assert not any(pid_is_alive(child) for child in children)
