@@ -29,10 +29,12 @@ lint: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "GovChat needs Python 3.11, found " + sys.version' 
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
-	touch $(INSTALLED)
+	@echo "Installing GovChat and its dependencies into $(VENV) (first run only; a few minutes)..."
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --upgrade pip
+	@$(VENV)/bin/pip install --quiet -e '.[test]'
+	@touch $(INSTALLED)
+	@echo "Installed."
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import urllib.error
 import urllib.parse
@@ -20,6 +19,7 @@ from typing import Any
 
 from govchat.backup import BackupError, backup, restore
 from govchat.cli_circulars import add_circular_commands
+from govchat.cli_common import CommandError, add_admin_options, admin_request
 from govchat.cli_directory import add_directory_commands
 from govchat.cli_outbox import add_outbox_commands
 from govchat.cli_report import add_report_commands
@@ -29,12 +29,6 @@ from govchat.migrate import MigrationFailed, MigrationRefused, migrate
 from govchat.permissions import owner_only_from_now_on
 from govchat.render import render_synapse_config
 from govchat.settings import Settings, SettingsError, data_dir_from_env, load_settings, port_from_env
-
-ADMIN_API_PREFIX = "/_synapse/client/govchat/v1"
-
-
-class CommandError(Exception):
-    """The command failed; the message is one line for the operator."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     users = commands.add_parser("users", help="accounts and their agencies")
     users_commands = users.add_subparsers(required=True, metavar="COMMAND")
     agencies = users_commands.add_parser("agencies", help="list each user's agency, recorded at registration")
-    _add_admin_options(agencies)
+    add_admin_options(agencies)
     agencies.add_argument("--json", action="store_true", help="print JSON instead of a table")
     agencies.set_defaults(handler=_list_user_agencies)
 
@@ -138,12 +132,7 @@ def _add_channel_commands(commands: Any) -> None:
     archive.add_argument("channel", help="room ID or alias")
     archive.set_defaults(handler=_archive_channel)
     for command in channel_commands.choices.values():
-        _add_admin_options(command)
-
-
-def _add_admin_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--token", default=os.environ.get("GOVCHAT_ADMIN_TOKEN", ""), help="an administrator's access token (default: $GOVCHAT_ADMIN_TOKEN)")
-    parser.add_argument("--url", default="", help="homeserver URL (default: public_baseurl)")
+        add_admin_options(command)
 
 
 def _deploy_config(settings: Settings, arguments: argparse.Namespace) -> int:
@@ -259,29 +248,6 @@ def _quoted(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def admin_request(settings: Settings, arguments: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
-    if not arguments.token:
-        raise CommandError("an administrator's access token is needed: pass --token or set GOVCHAT_ADMIN_TOKEN")
-    base = (arguments.url or settings.public_baseurl).rstrip("/")
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base}{ADMIN_API_PREFIX}{path}", data=data, method=method)
-    request.add_header("Authorization", f"Bearer {arguments.token}")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        raise CommandError(_describe_http_error(error)) from None
-    except urllib.error.URLError as error:
-        raise CommandError(f"cannot reach the homeserver at {base} ({error.reason}); is GovChat running?") from None
-
-
-def _describe_http_error(error: urllib.error.HTTPError) -> str:
-    try:
-        answer = json.load(error)
-        return f"{error.code} {answer.get('errcode', '')}: {answer.get('error', '')}"
-    except ValueError:
-        return f"{error.code} {error.reason}"
 
 
 if __name__ == "__main__":

@@ -20,13 +20,13 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from govchat.cli_common import CommandError, add_admin_options, admin_request
 from govchat.settings import Settings
 
 STATUSES = ("in_force", "amended", "cancelled", "unknown")
 
 
 def add_circular_commands(commands: Any) -> None:
-    from govchat.cli import _add_admin_options
 
     circulars = commands.add_parser("circulars", help="Bot-GovChat's circulars library: import, list, status, remove")
     circular_commands = circulars.add_subparsers(required=True, metavar="COMMAND")
@@ -57,11 +57,10 @@ def add_circular_commands(commands: Any) -> None:
     remove.set_defaults(handler=_remove)
 
     for command in circular_commands.choices.values():
-        _add_admin_options(command)
+        add_admin_options(command)
 
 
 def _import(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import CommandError, admin_request
 
     path = Path(arguments.path)
     try:
@@ -83,7 +82,6 @@ def _import(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _list(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import admin_request
 
     answer = admin_request(settings, arguments, "GET", "/circulars")
     if arguments.json:
@@ -95,7 +93,6 @@ def _list(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _set_status(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import admin_request
 
     body = {"status": arguments.status, "superseded_by": arguments.superseded_by}
     _print_circular(admin_request(settings, arguments, "POST", f"/circulars/{_quoted(arguments.circular_id)}/status", body))
@@ -103,7 +100,6 @@ def _set_status(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _remove(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import admin_request
 
     answer = admin_request(settings, arguments, "DELETE", f"/circulars/{_quoted(arguments.circular_id)}")
     print(f"removed\t{answer['removed']}")

@@ -9,11 +9,11 @@ import argparse
 import json
 from typing import Any
 
+from govchat.cli_common import add_admin_options, admin_request
 from govchat.settings import Settings
 
 
 def add_directory_commands(commands: Any) -> None:
-    from govchat.cli import _add_admin_options
 
     directory = commands.add_parser("directory", help="agency staff directories (LDAP)")
     directory_commands = directory.add_subparsers(required=True, metavar="COMMAND")
@@ -21,12 +21,11 @@ def add_directory_commands(commands: Any) -> None:
         "sync", help="deactivate accounts whose directory entry is gone or disabled; prints a JSON report"
     )
     sync.add_argument("--dry-run", action="store_true", help="report what would be deactivated, change nothing")
-    _add_admin_options(sync)
+    add_admin_options(sync)
     sync.set_defaults(handler=_sync)
 
 
 def _sync(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import admin_request
 
     report = admin_request(settings, arguments, "POST", "/directory/sync", {"dry_run": bool(arguments.dry_run)})
     print(json.dumps(report, ensure_ascii=False, indent=2))

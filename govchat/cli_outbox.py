@@ -11,11 +11,11 @@ import json
 import time
 from typing import Any
 
+from govchat.cli_common import CommandError, add_admin_options, admin_request
 from govchat.settings import Settings
 
 
 def add_outbox_commands(commands: Any) -> None:
-    from govchat.cli import _add_admin_options
 
     outbox = commands.add_parser("outbox", help="mails, server notices and deactivations not yet delivered")
     outbox_commands = outbox.add_subparsers(required=True, metavar="COMMAND")
@@ -28,11 +28,10 @@ def add_outbox_commands(commands: Any) -> None:
     retry.add_argument("--all-given-up", action="store_true", help="every given-up item")
     retry.set_defaults(handler=_retry)
     for command in (listing, retry):
-        _add_admin_options(command)
+        add_admin_options(command)
 
 
 def _list(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import admin_request
 
     answer = admin_request(settings, arguments, "GET", f"/outbox?limit={arguments.limit}")
     if arguments.json:
@@ -47,7 +46,6 @@ def _list(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _retry(settings: Settings, arguments: argparse.Namespace) -> int:
-    from govchat.cli import CommandError, admin_request
 
     if bool(arguments.ids) == arguments.all_given_up:
         raise CommandError("outbox retry: give item IDs or --all-given-up, not both")

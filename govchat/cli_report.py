@@ -14,18 +14,18 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from govchat.cli_common import ADMIN_API_PREFIX, CommandError, add_admin_options, describe_http_error
 from govchat.settings import Settings
 
 
 def add_report_commands(commands: Any) -> None:
-    from govchat.cli import _add_admin_options
 
     reports = commands.add_parser("report", help="reports for administrators")
     report_commands = reports.add_subparsers(required=True, metavar="COMMAND")
     monthly = report_commands.add_parser("monthly", help="users and public channels per ministry and agency (form A7)")
     monthly.add_argument("--month", required=True, help="the month, e.g. 2026-03")
     monthly.add_argument("--format", choices=("csv", "html", "json"), default="csv", help="output format (default csv)")
-    _add_admin_options(monthly)
+    add_admin_options(monthly)
     monthly.set_defaults(handler=_monthly)
 
 
@@ -39,8 +39,7 @@ def _monthly(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def _admin_get_text(settings: Settings, arguments: argparse.Namespace, path: str) -> str:
-    """Like `govchat.cli.admin_request`, for answers that are not JSON (CSV, HTML)."""
-    from govchat.cli import ADMIN_API_PREFIX, CommandError, _describe_http_error
+    """Like `govchat.cli_common.admin_request`, for answers that are not JSON (CSV, HTML)."""
 
     if not arguments.token:
         raise CommandError("an administrator's access token is needed: pass --token or set GOVCHAT_ADMIN_TOKEN")
@@ -51,6 +50,6 @@ def _admin_get_text(settings: Settings, arguments: argparse.Namespace, path: str
         with urllib.request.urlopen(request, timeout=60) as response:
             return str(response.read().decode("utf-8"))
     except urllib.error.HTTPError as error:
-        raise CommandError(_describe_http_error(error)) from None
+        raise CommandError(describe_http_error(error)) from None
     except urllib.error.URLError as error:
         raise CommandError(f"cannot reach the homeserver at {base} ({error.reason}); is GovChat running?") from None

@@ -92,31 +92,29 @@ class ManagedProcess:
         environment: dict[str, str] | None = None,
         restart_delay_seconds: float = 5.0,
         cwd: Path = PROJECT_ROOT,
-        own_session: bool = False,
     ) -> None:
         self.name = name
+        # Its own session: the launcher stops every process in order, and a terminal's Ctrl-C never
+        # reaches them directly (Synapse stopped twice and printed a ReactorNotRunning traceback).
         # The kernel stops it too if the launcher is killed outright (kill -9).
         self.command = ["setpriv", "--pdeathsig", "TERM", "--", *command] if shutil.which("setpriv") else command
         self.log_path = log_path
         self.environment = environment
         self.restart_delay_seconds = restart_delay_seconds
         self.cwd = cwd
-        # Services in their own session are stopped by the launcher in order, not by
-        # the terminal's Ctrl-C reaching them all at once.
-        self.own_session = own_session
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self._exited_at: float | None = None
 
     def start(self) -> None:
         if self.log_path is None:  # prints to the launcher's own console
-            self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.environment, start_new_session=self.own_session)
+            self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.environment, start_new_session=True)
         else:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
                     self.command, cwd=self.cwd, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=self.own_session,
+                    start_new_session=True,
                 )
         self._exited_at = None
 
@@ -155,7 +153,7 @@ def _start_local_postgres(settings: Settings, start: Starter) -> None:
     server = local_postgres(settings)
     try:
         server.prepare()
-        service = start(ManagedProcess("PostgreSQL", server.server_command(), server.log_path, restart_delay_seconds=1.0, own_session=True))
+        service = start(ManagedProcess("PostgreSQL", server.server_command(), server.log_path, restart_delay_seconds=1.0))
         assert service.process is not None
         server.wait_until_ready(service.process)
         server.ensure_database()
@@ -173,7 +171,7 @@ def _start_local_redis(settings: Settings, start: Starter) -> None:
         binary, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
         "--save", "", "--appendonly", "no", "--dir", str(run_dir), "--loglevel", "warning",
     ]
-    service = start(ManagedProcess("Redis", command, settings.data_dir / "redis.log", restart_delay_seconds=1.0, own_session=True))
+    service = start(ManagedProcess("Redis", command, settings.data_dir / "redis.log", restart_delay_seconds=1.0))
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while not _redis_answers(socket_path):
         assert service.process is not None
@@ -227,7 +225,7 @@ def _synapse_service(settings: Settings, name: str, config_paths: list[Path], lo
     # Synapse writes its own log file; a worker's console (start-up errors) goes beside
     # it, the main process prints to the launcher's console as it always has.
     console = log_path.with_suffix(".console.log") if is_worker else None
-    return ManagedProcess(name, command, console, cwd=settings.data_dir, own_session=is_worker)
+    return ManagedProcess(name, command, console, cwd=settings.data_dir)
 
 
 def _start_proxy(settings: Settings, layout: Layout, start: Starter) -> None:
@@ -242,7 +240,7 @@ def _start_proxy(settings: Settings, layout: Layout, start: Starter) -> None:
         command = nginx_command(config_path, prefix)
     except ProxyError as error:
         raise StartupError(str(error)) from None
-    start(ManagedProcess("nginx", command, prefix / "nginx.console.log", restart_delay_seconds=1.0, own_session=True))
+    start(ManagedProcess("nginx", command, prefix / "nginx.console.log", restart_delay_seconds=1.0))
 
 
 def _companion_services(settings: Settings) -> list[CompanionService]:

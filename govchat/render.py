@@ -226,16 +226,16 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
     """Every GovChat Synapse module with its slice of the settings."""
     channels = settings.values["channels"]
     onboarding = settings.values["registration"]["onboarding"]
+    channels_config = {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic")}
     public_channels = [
-        {
-            "name": "synapse_modules.public_channels.PublicChannels",
-            "config": {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic")},
-        }
+        {"name": "synapse_modules.public_channels.PublicChannels", "config": channels_config}
     ] if channels["enabled"] else []
     applications = {
         **settings.values["applications"],
         "agencies": [agency.as_dict() for agency in settings.agencies],
         "channels_enabled": channels["enabled"],
+        # A6 creates channels through the public_channels service: with that module's config, not defaults.
+        "channels": channels_config,
     }
     return public_channels + [
         {

@@ -9,6 +9,7 @@ from typing import Any
 from synapse.module_api.errors import ConfigError
 
 from govchat.agencies import Agency
+from synapse_modules.public_channels.config import PublicChannelsConfig, parse_public_channels_config
 
 _USER_ID = re.compile(r"@[a-z0-9._=/+-]+:[A-Za-z0-9.:-]+")
 
@@ -22,6 +23,8 @@ class ApplicationsConfig:
     reminder_days: int
     check_interval_seconds: int
     channels_enabled: bool
+    # The public_channels module's own config, for the channels an A6 creates through its service.
+    channels: PublicChannelsConfig
     max_submissions_per_day: int = 20
 
 
@@ -47,6 +50,7 @@ def parse_applications_config(config: dict[str, Any]) -> ApplicationsConfig:
         reminder_days=_whole_number(config, "reminder_days", 7, 0, 365),
         check_interval_seconds=_whole_number(config, "check_interval_seconds", 3600, 1, 86400),
         channels_enabled=config.get("channels_enabled", True) is True,
+        channels=parse_public_channels_config(config.get("channels") or {}),
         max_submissions_per_day=_whole_number(config, "max_submissions_per_day", 20, 1, 1000),
     )
 

@@ -12,15 +12,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from govchat.agencies import Agency
 from govchat.emails import Accepted, Refusal, check_registration_email
-
-# Dates on the forms are Malaysian dates: a permission ending on 2026-06-30 ends at
-# midnight after that day in Kuala Lumpur (UTC+8, no daylight saving time).
-MALAYSIA = timezone(timedelta(hours=8))
+from govchat.malaysia_time import MALAYSIA_TIME
 
 EXTERNAL_USERS = "external_users"  # A4
 ACCOUNT_CANCELLATION = "account_cancellation"  # A5
@@ -222,7 +219,8 @@ def parse_moment(raw: Any, field: str, end_of_day: bool) -> int:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day, time(0), MALAYSIA) + (timedelta(days=1) if end_of_day else timedelta(0))
+            # A Malaysian date: a permission ending on 2026-06-30 ends at midnight after that day in Kuala Lumpur.
+            moment = datetime.combine(day, time(0), MALAYSIA_TIME) + (timedelta(days=1) if end_of_day else timedelta(0))
         else:
             moment = datetime.fromisoformat(text)
             if moment.tzinfo is None:

@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 
+from govchat.malaysia_time import MALAYSIA_TIME
 from synapse_modules.applications import forms, workflow
 from synapse_modules.applications.store import Application, Person
 
@@ -40,7 +41,7 @@ def one_line(text: str) -> str:
 
 
 def format_moment(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, forms.MALAYSIA).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000, MALAYSIA_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def outcome(application: Application, link: str) -> Message:

@@ -41,8 +41,9 @@ class Applications:
         api.register_web_resource(WEB_PREFIX, ApplicationPages(api, self.service))
         add_email_gate(self.service.email_gate)
         api.register_third_party_rules_callbacks(on_add_user_third_party_identifier=self.on_add_user_third_party_identifier)
-        api.looping_background_call(self._run_due_work, config.check_interval_seconds * 1000, desc="govchat_applications_due_work")
+        # Only on the background-tasks process (elsewhere Synapse would log a warning that it does not run it).
         if api.should_run_background_tasks():
+            api.looping_background_call(self._run_due_work, config.check_interval_seconds * 1000, desc="govchat_applications_due_work")
             api.delayed_background_call(1000, self.service.refresh_metrics, desc="govchat_applications_metrics")
 
     @staticmethod

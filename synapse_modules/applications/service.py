@@ -17,13 +17,14 @@ from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
 from govchat.emails import Accepted, Refusal, check_registration_email
-from synapse_modules.applications import forms, messages, metrics, workflow
+from govchat.malaysia_time import MALAYSIA_TIME
+from synapse_modules.applications import forms, messages, metrics, notifications, workflow
 from synapse_modules.applications.config import ApplicationsConfig
 from synapse_modules.applications.store import Application, ApplicationStore, Person, SubmissionLimitReached
 from synapse_modules.common import outbox
 from synapse_modules.common.http import RequestRefused
+from synapse_modules.common.refusals import WRONG_STATE
 from synapse_modules.common.registration_gates import Verdict
-from synapse_modules.public_channels.config import parse_public_channels_config
 from synapse_modules.public_channels.requests import InvalidRequest, NewChannel
 from synapse_modules.public_channels.service import Channel, ChannelNotFound, ChannelService
 from synapse_modules.public_channels.store import ChannelStore
@@ -64,8 +65,8 @@ class ApplicationService:
         self.store = store
         # Notices, mails and deactivations are queued and delivered by the main process (see common/outbox.py).
         self._outbox = outbox.outbox_for(api)
-        # The public-channels module's Python API; its config matters only for INFO, not for creating a channel.
-        self._channels = ChannelService(api, parse_public_channels_config({}), ChannelStore(api))
+        # The public-channels module's Python API, with the config that module was given.
+        self._channels = ChannelService(api, config.channels, ChannelStore(api))
 
     # --- who is asking ------------------------------------------------------------
 
@@ -167,7 +168,7 @@ class ApplicationService:
         starter_email = await self.official_email(starter)
         profile = await self._api.get_profile_for_user(starter[1:].split(":", 1)[0])
         now = now_ms()
-        today = datetime.fromtimestamp(now / 1000, forms.MALAYSIA).date().isoformat()
+        today = datetime.fromtimestamp(now / 1000, MALAYSIA_TIME).date().isoformat()
         application = Application(
             application_id=f"{forms.FORM_NAMES[forms.ACCOUNT_CANCELLATION]}-{secrets.token_hex(6)}",
             kind=forms.ACCOUNT_CANCELLATION,
@@ -273,7 +274,7 @@ class ApplicationService:
         application = await self.visible(viewer, application_id)
         refusal = workflow.refusal_for(action, viewer, application.applicant, application.agency.domain, application.state)
         if refusal is not None:
-            raise ApplicationError(refusal.code, "M_FORBIDDEN" if refusal.code == 403 else "MY.GOV.GOVCHAT_WRONG_STATE", refusal.message)
+            raise ApplicationError(refusal.code, refusal.errcode, refusal.message)
         try:
             note = forms.parse_note(body, required=action == workflow.REJECT)
         except forms.InvalidField as problem:
@@ -285,7 +286,7 @@ class ApplicationService:
             application_id, application.state, workflow.NEXT_STATE[action], viewer.user_id, workflow.NEXT_STATE[action], note, now_ms()
         )
         if moved is None:  # someone else decided first
-            raise ApplicationError(409, "MY.GOV.GOVCHAT_WRONG_STATE", workflow.ALREADY_DECIDED.message)
+            raise ApplicationError(409, WRONG_STATE, workflow.ALREADY_DECIDED.message)
         logger.info("Application %s: %s by %s", application_id, action, viewer.user_id)
         application = await self._reload(application_id)
         if action == workflow.APPROVE:
@@ -458,18 +459,16 @@ class ApplicationService:
     async def notify(self, application: Application) -> None:
         """Tell the applicant by e-mail and server notice: queued (retried until delivered) with the audit entry."""
         message = messages.outcome(application, self.link(application.application_id))
-        email = application.form["applicant"]["email"]
-        # A cancellation started from a content report has no applicant's mailbox to write to.
-        owed = ([_mail(email, message)] if email else []) + [_notice(application.applicant, message)]
-        note = ", ".join(([f"e-mel/e-mail {email}"] if email else []) + [f"notis/notice {application.applicant}"])
+        audience = notifications.about_outcome(application.applicant, application.form["applicant"]["email"])
+        note = ", ".join([f"e-mel/e-mail {email}" for email in audience.mails] + [f"notis/notice {user}" for user in audience.notices])
+        owed = _owed(audience, message)
         await self._outbox.kick(await self.store.mark_notified(application.application_id, note, now_ms(), owed))
 
     async def _tell_heads(self, application: Application) -> list[outbox.OutboxItem]:
         """The notices owed to the agency's heads of department about a new application."""
         message = messages.waiting_for_head(application, self.link(application.application_id))
-        heads = {head for domain, head in self._config.heads if domain == application.agency.domain}
-        heads |= {head for domain, head in await self.store.heads() if domain == application.agency.domain}
-        return [_notice(head, message) for head in sorted(heads - {application.applicant})]
+        heads = [*self._config.heads, *await self.store.heads()]
+        return _owed(notifications.about_new_application(application.agency.domain, application.applicant, heads), message)
 
     # --- registration gate (A4) ----------------------------------------------------------
 
@@ -493,9 +492,9 @@ class ApplicationService:
             application = await self.store.get(application_id)
             if application is not None:
                 await self.carry_out(application, SYSTEM_ACTOR, {})
-        reminder_ms = self._config.reminder_days * workflow.DAY_MS
-        for person in await self.store.people_to_remind(now_ms(), reminder_ms):
-            await self._remind(person)
+        for person in await self.store.people_not_yet_reminded():
+            if workflow.reminder_due(person.end_ts, now_ms(), self._config.reminder_days):
+                await self._remind(person)
         for person in await self.store.people_ended(now_ms()):
             await self._end_permission(person)
         await self.refresh_metrics()
@@ -513,7 +512,7 @@ class ApplicationService:
         if user_id is None:
             return  # not registered (yet): no account to warn about; asked again on the next run
         message = messages.permission_ending(person)
-        owed = [_mail(person.email, message), _notice(user_id, message)]
+        owed = _owed(notifications.about_permission_ending(person.email, user_id), message)
         note = f"{person.email}: e-mel/e-mail, notis/notice {user_id}"
         await self._outbox.kick(await self.store.mark_person(person, "reminded_ts", now_ms(), "reminded", note, owed))
 
@@ -560,9 +559,7 @@ def workflow_failed_since_approval(application: Application) -> bool:
     return any(entry.action == "carry_out_failed" for entry in application.audit[since:])
 
 
-def _mail(address: str, message: messages.Message) -> outbox.OutboxItem:
-    return outbox.mail(address, message.subject, message.html, message.text)
-
-
-def _notice(user_id: str, message: messages.Message) -> outbox.OutboxItem:
-    return outbox.notice(user_id, f"{message.subject}\n\n{message.text}")
+def _owed(audience: notifications.Audience, message: messages.Message) -> list[outbox.OutboxItem]:
+    """The outbox rows that tell `audience` the message: e-mails first, then server notices."""
+    mails = [outbox.mail(address, message.subject, message.html, message.text) for address in audience.mails]
+    return mails + [outbox.notice(user_id, f"{message.subject}\n\n{message.text}") for user_id in audience.notices]

@@ -296,11 +296,9 @@ class ApplicationStore:
         row = await self._run("govchat_external_sponsor", select)
         return Agency(domain=row[0], name=row[1], ministry=row[2]) if row else None
 
-    async def people_to_remind(self, now_ms: int, reminder_ms: int) -> list[Person]:
-        return await self._people(
-            "permitted = 1 AND ended_ts IS NULL AND reminded_ts IS NULL AND end_ts > ? AND end_ts - ? <= ?",
-            (now_ms, reminder_ms, now_ms),
-        )
+    async def people_not_yet_reminded(self) -> list[Person]:
+        """Candidates for a reminder; whether one is due now is `workflow.reminder_due`'s decision."""
+        return await self._people("permitted = 1 AND ended_ts IS NULL AND reminded_ts IS NULL", ())
 
     async def people_ended(self, now_ms: int) -> list[Person]:
         return await self._people("permitted = 1 AND ended_ts IS NULL AND end_ts <= ?", (now_ms,))

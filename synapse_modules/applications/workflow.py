@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from synapse_modules.common.refusals import FORBIDDEN, WRONG_STATE, Refusal
+
 SUBMITTED = "submitted"
 ENDORSED = "endorsed"
 APPROVED = "approved"
@@ -50,43 +52,37 @@ class Viewer:
     head_of: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class Refusal:
-    code: int  # 403 (not yours to do) or 409 (not in this state)
-    message: str
-
-
 ONLY_HEAD = Refusal(
-    403,
+    403, FORBIDDEN,
     "Hanya ketua jabatan agensi pemohon boleh menyokong permohonan ini. / "
     "Only a head of department of the applicant's agency may endorse this application.",
 )
 ONLY_ADMIN = Refusal(
-    403,
+    403, FORBIDDEN,
     "Hanya pentadbir pelayan GovChat boleh meluluskan permohonan. / Only GovChat server administrators may approve applications.",
 )
 ONLY_HEAD_OR_ADMIN = Refusal(
-    403,
+    403, FORBIDDEN,
     "Hanya ketua jabatan agensi pemohon atau pentadbir GovChat boleh menolak permohonan ini. / "
     "Only a head of department of the applicant's agency or a GovChat administrator may reject this application.",
 )
 NOT_YOUR_OWN = Refusal(
-    403,
+    403, FORBIDDEN,
     "Anda tidak boleh menyokong atau memutuskan permohonan anda sendiri. / You may not endorse or decide your own application.",
 )
 NOT_ENDORSED_YET = Refusal(
-    409,
+    409, WRONG_STATE,
     "Permohonan ini belum disokong oleh ketua jabatan. / This application has not been endorsed by the head of department yet.",
 )
-ALREADY_ENDORSED = Refusal(409, "Permohonan ini telah disokong. / This application has already been endorsed.")
+ALREADY_ENDORSED = Refusal(409, WRONG_STATE, "Permohonan ini telah disokong. / This application has already been endorsed.")
 ALREADY_DECIDED = Refusal(
-    409, "Permohonan ini telah diputuskan. / This application has already been decided."
+    409, WRONG_STATE, "Permohonan ini telah diputuskan. / This application has already been decided."
 )
 NOT_APPROVED = Refusal(
-    409, "Hanya permohonan yang diluluskan boleh dilaksanakan. / Only an approved application can be carried out."
+    409, WRONG_STATE, "Hanya permohonan yang diluluskan boleh dilaksanakan. / Only an approved application can be carried out."
 )
 HEAD_AFTER_ENDORSEMENT = Refusal(
-    403,
+    403, FORBIDDEN,
     "Selepas disokong, hanya pentadbir GovChat boleh menolak permohonan. / "
     "Once endorsed, only a GovChat administrator may reject the application.",
 )
@@ -145,4 +141,8 @@ def is_overdue(state: str, since_ms: int, now_ms: int, review_period_days: int) 
 
 
 def reminder_due(end_ms: int, now_ms: int, reminder_days: int) -> bool:
+    """An external user's permission ends within `reminder_days` but has not ended yet (A4).
+
+    Once it has ended the account is deactivated instead; `reminder_days` 0 means no reminder.
+    """
     return end_ms - reminder_days * DAY_MS <= now_ms < end_ms

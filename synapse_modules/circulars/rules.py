@@ -14,6 +14,7 @@ from typing import Any
 
 from bots.pkpa_bot.search.corpus import STATUS_CODES, Circular
 from bots.pkpa_bot.search.documents import DocumentError, Passage, read_document, split_sections
+from synapse_modules.common.refusals import InvalidRequest
 
 CIRCULAR_ID = re.compile(r"^[A-Z]{2,6}(?:-[0-9]{1,4}){1,3}$")
 NUMBERED_ID = re.compile(r"^([A-Z]{2,6})-([0-9]{1,3})-((?:19|20)[0-9]{2})$")
@@ -22,14 +23,6 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_TEXT_FIELD = 500
 STATUS_ALIASES = {"in-force": "in_force", "in force": "in_force", "berkuat kuasa": "in_force", "dibatalkan": "cancelled", "dipinda": "amended"}
 FORMATS = ("pdf", "text")
-
-
-class InvalidRequest(Exception):
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
 
 
 @dataclass(frozen=True)

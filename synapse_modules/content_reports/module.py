@@ -40,7 +40,8 @@ class ContentReports:
         self.service = ContentReportService(api, own, ContentReportStore(api), application_service)
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/content-reports", ContentReportsResource(api, self.service))
         api.register_web_resource(WEB_PREFIX, ContentReportPages(api, self.service))
-        api.looping_background_call(self._run_intake, own.poll_interval_seconds * 1000, desc="govchat_content_reports_intake")
+        if api.should_run_background_tasks():  # elsewhere Synapse would log a warning that it does not run it
+            api.looping_background_call(self._run_intake, own.poll_interval_seconds * 1000, desc="govchat_content_reports_intake")
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> tuple[ContentReportsConfig, dict[str, Any]]:

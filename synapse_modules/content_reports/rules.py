@@ -32,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from synapse_modules.common.refusals import FORBIDDEN, WRONG_STATE, Refusal
+
 EVENT = "event"
 ROOM = "room"
 USER = "user"
@@ -55,16 +57,8 @@ NEXT_STATE = {REVIEW: UNDER_REVIEW, REMOVE: ACTED_ON, WARN: ACTED_ON, CANCEL_ACC
 ENCRYPTED_TYPE = "m.room.encrypted"
 
 
-@dataclass(frozen=True)
-class Refusal:
-    code: int  # 403 (not yours to do), 409 (not in this state or already done)
-    errcode: str
-    message: str
-
-
-WRONG_STATE = "MY.GOV.GOVCHAT_WRONG_STATE"
 ONLY_ADMIN = Refusal(
-    403, "M_FORBIDDEN",
+    403, FORBIDDEN,
     "Hanya pentadbir pelayan GovChat boleh mengendalikan laporan kandungan. / "
     "Only GovChat server administrators may handle content reports.",
 )

@@ -72,8 +72,9 @@ class GovChatDirectory:
             check_event_allowed=self.check_event_allowed,
         )
         synapse_adapter.install(self.name_change_refusal)
-        # looping_background_call runs only on the worker configured for background tasks.
-        api.looping_background_call(self._sync.run_periodically, config.sync_interval_minutes * 60_000, desc="govchat_directory_sync")
+        # Only on the process configured for background tasks (elsewhere Synapse would log a warning).
+        if api.should_run_background_tasks():
+            api.looping_background_call(self._sync.run_periodically, config.sync_interval_minutes * 60_000, desc="govchat_directory_sync")
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> DirectoryConfig:

@@ -61,10 +61,11 @@ class PublicChannels:
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
         # The background-tasks process (the main one by default) creates INFO, drains the queue of
         # joins owed since registration and sweeps periodically for anyone still missing from INFO.
+        # (Registered only there: elsewhere Synapse would log a warning for each looping call.)
         if api.should_run_background_tasks():
             api.delayed_background_call(100, self._start_up, desc="govchat_channels_start_up")
-        api.looping_background_call(self._drain_info_joins, JOIN_QUEUE_INTERVAL_MS, desc="govchat_info_join_queue")
-        api.looping_background_call(self._sweep_info, INFO_SWEEP_INTERVAL_MS, desc="govchat_info_sweep")
+            api.looping_background_call(self._drain_info_joins, JOIN_QUEUE_INTERVAL_MS, desc="govchat_info_join_queue")
+            api.looping_background_call(self._sweep_info, INFO_SWEEP_INTERVAL_MS, desc="govchat_info_sweep")
 
     @staticmethod
     def parse_config(config: dict[str, Any]) -> PublicChannelsConfig:

@@ -7,20 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from synapse_modules.common.channels import INFO_ALIAS_LOCALPART
+from synapse_modules.common.refusals import InvalidRequest
 
 MAX_NAME_LENGTH = 100
 MAX_TOPIC_LENGTH = 1000
 _ALIAS_LOCALPART = re.compile(r"[a-z0-9][a-z0-9._=-]{0,63}")
 _USER_ID = re.compile(r"@[a-z0-9._=/+-]+:[A-Za-z0-9.:-]+")
-
-
-class InvalidRequest(Exception):
-    """A request field is wrong; `message` is one bilingual sentence naming the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class ChannelService:
     async def create_channel(self, new: NewChannel, is_info: bool = False) -> dict[str, Any]:
         """Create a published channel with its owners joined; validates everything first."""
         for owner in new.owners:
-            if not await self._api.check_user_exists(owner):
+            if not await self._user_exists(owner):
                 raise unknown_user("owners", owner)
         alias = new.alias(self.server_name)
         if await self._resolve_alias(alias) is not None:
@@ -146,14 +146,19 @@ class ChannelService:
         logger.info("Created channel %s (%s) with owners %s", alias, room_id, ", ".join(new.owners) or "none")
         return await self.describe(Channel(room_id, marker))
 
+    async def _user_exists(self, user_id: str) -> bool:
+        # Not `api.check_user_exists`: that is the login handler's look-up, which logs "Attempted to login as
+        # ... but they do not exist" for every miss, e.g. the system user's check before it is first registered.
+        return await self._api.get_userinfo_by_id(user_id) is not None
+
     async def ensure_system_user(self) -> None:
-        if await self._api.check_user_exists(self.system_user):
+        if await self._user_exists(self.system_user):
             return
         try:
             await self._api.register_user(SYSTEM_USER_LOCALPART, displayname=SYSTEM_DISPLAY_NAME)
             logger.info("Registered GovChat system user %s", self.system_user)
         except SynapseError:
-            if not await self._api.check_user_exists(self.system_user):  # another process won the race
+            if not await self._user_exists(self.system_user):  # another process won the race
                 raise
 
     async def ensure_info(self) -> str:
@@ -241,7 +246,7 @@ class ChannelService:
     async def add_owner(self, room_ref: str, raw_user_id: Any) -> dict[str, Any]:
         user_id = parse_user_id(raw_user_id, self.server_name)
         channel = await self.find_channel(room_ref)
-        if not await self._api.check_user_exists(user_id):
+        if not await self._user_exists(user_id):
             raise unknown_user("user_id", user_id)
         if channel.marker.archived:
             raise InvalidRequest("room", "Saluran ini telah diarkibkan. / This channel is archived.")

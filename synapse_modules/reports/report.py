@@ -19,26 +19,18 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from govchat.agencies import Agency
+from govchat.malaysia_time import MALAYSIA_TIME
+from synapse_modules.common.refusals import InvalidRequest
 
-MALAYSIA_TIME = timezone(timedelta(hours=8), "MYT")
 FORMATS = ("json", "csv", "html")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 NO_AGENCY = Agency(domain="", name="Tanpa agensi / No agency", ministry="")
 CSV_COLUMNS = ("month", "row", "ministry", "agency_domain", "agency_name", "users", "public_channels")
-
-
-class InvalidRequest(Exception):
-    """A query field is wrong; `message` is one bilingual sentence naming the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, order=True)

@@ -7,15 +7,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
+from govchat.malaysia_time import MALAYSIA_TIME
 from tests.conftest import TEST_SETTINGS
 from tests.harness import GovChatServer, User
 from tests.integration.applications_helpers import act, fetch, make_head, official_user, submitted
-
-MALAYSIA = timezone(timedelta(hours=8))
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def people(quick: GovChatServer) -> dict[str, User]:
 
 
 def in_seconds(seconds: int) -> str:
-    return (datetime.now(MALAYSIA) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+    return (datetime.now(MALAYSIA_TIME) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 def wait_until(condition: object, timeout: float = 40) -> None:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -55,6 +56,23 @@ def test_restart_keeps_users_rooms_and_secrets_and_ctrl_c_stops_everything(tmp_p
             assert (server.data_dir / name).read_bytes() == content
     finally:
         server.stop()
+
+
+def test_first_start_prints_only_progress_and_the_banner(tmp_path: Path) -> None:
+    # A newcomer's first minute: the public-channels module registers its system user (@govchat) and creates
+    # INFO right after the first start; checking whether that user exists must not read as a failed login.
+    server = GovChatServer(data_dir=tmp_path / "data")
+    with server.running():
+        info = f"/directory/room/{urllib.parse.quote(f'#info:{server.server_name}')}"
+        deadline = time.monotonic() + 120
+        while server.client_api("GET", info).status_code != 200:
+            assert time.monotonic() < deadline, "INFO was not created after the first start"
+            time.sleep(0.2)
+        assert "Attempted to login" not in server.launcher_log()
+        assert "Attempted to login" not in server.synapse_logs()
+        # Only progress and GovChat's banner on the console: Synapse's own start-up banner stays in its log file.
+        assert " - WARNING - " not in server.launcher_log()
+        assert "***** STARTING SERVER *****" in server.synapse_logs()
 
 
 def test_first_administrator_is_created_with_synapses_own_command(govchat: GovChatServer) -> None:
@@ -124,3 +142,31 @@ def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in out + err
     assert "GovChat is running" not in out  # it stopped starting rather than finishing first
     assert port_is_free(server.port) and port_is_free(server.smtp_port)
+
+
+def test_ctrl_c_in_a_terminal_reaches_only_the_launcher_which_stops_synapse_once(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C signals its whole foreground process group; run GovChat as the leader of one.
+    server = GovChatServer(data_dir=tmp_path / "data")
+    server.write_settings()
+    log_path = tmp_path / "console.log"
+    with open(log_path, "wb") as console:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "govchat", "run"], cwd=REPO_ROOT, env=server.environment(),
+            stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "GovChat is running" not in log_path.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.2)
+        children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        # Synapse is stopped by the launcher, in order; the terminal's signal never reaches it directly.
+        assert children and all(os.getpgid(child) != os.getpgid(process.pid) for child in children)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log_path.read_text(errors="replace")
+    assert "Traceback" not in output and "CRITICAL" not in output, output
+    assert not any(pid_is_alive(child) for child in children)

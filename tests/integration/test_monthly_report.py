@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from synapse_modules.reports.report import MALAYSIA_TIME
+from govchat.malaysia_time import MALAYSIA_TIME
 from tests.harness import REPO_ROOT, GovChatServer, User
 
 REPORT_API = "/_synapse/client/govchat/v1/reports/monthly"

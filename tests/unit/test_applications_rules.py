@@ -44,6 +44,27 @@ def test_waiting_past_the_review_period_is_overdue() -> None:
     assert not workflow.is_overdue("carried_out", 0, 40 * day, 3)
 
 
+END = 100 * workflow.DAY_MS  # an A4 permission's end (midnight after its end date)
+
+
+def test_a_reminder_falls_due_reminder_days_before_the_end() -> None:
+    # docs/applications.md (A4): "`reminder_days` before the end, registered users get a server notice and an e-mail".
+    assert not workflow.reminder_due(END, END - 8 * workflow.DAY_MS, 7)
+    assert not workflow.reminder_due(END, END - 7 * workflow.DAY_MS - 1, 7)
+    assert workflow.reminder_due(END, END - 7 * workflow.DAY_MS, 7)
+    assert workflow.reminder_due(END, END - 1, 7)
+
+
+def test_no_reminder_once_the_permission_has_ended() -> None:
+    # "at the end the account is deactivated": that replaces the reminder.
+    assert not workflow.reminder_due(END, END, 7)
+    assert not workflow.reminder_due(END, END + workflow.DAY_MS, 7)
+
+
+def test_reminder_days_zero_sends_no_reminder() -> None:
+    assert not any(workflow.reminder_due(END, now, 0) for now in (END - workflow.DAY_MS, END - 1, END))
+
+
 def test_a4_form_is_parsed_with_its_end_date() -> None:
     body = {"kind": "external_users", "applicant": APPLICANT, "details": {
         "purpose": "P", "end_date": "2030-01-31", "users": [{"name": "N", "organisation": "O", "position": "P", "email": "X@Contoh.com"}]}}

@@ -9,6 +9,8 @@ import yaml
 
 from govchat.render import render_synapse_config
 from govchat.settings import DEFAULT_SETTINGS_FILE, SettingsError, load_settings
+from synapse_modules.applications.config import parse_applications_config
+from synapse_modules.public_channels.config import parse_public_channels_config
 
 
 def write(data_dir: Path, text: str) -> None:
@@ -133,3 +135,13 @@ def test_onboarding_profile_renders_synapse_per_address_limits_and_the_mailbox_l
     assert config["rc_3pid_validation"] == config["rc_registration"] == {"per_second": 1.0, "burst_count": 500}
     [auth] = [module for module in config["modules"] if module["module"] == "synapse_modules.govchat_auth.GovChatAuth"]
     assert auth["config"]["mails_per_address"] == {"per_address_burst": 2, "per_address_per_hour": 4}
+
+
+def test_applications_create_channels_with_the_configured_channel_settings(tmp_path: Path) -> None:
+    # A6 creates channels through the public_channels service: it must see the operator's channel settings.
+    write(tmp_path, "channels:\n  info_name: MAKLUMAT\n  info_mandatory: false\n")
+    config = yaml.safe_load(render_synapse_config(load_settings(tmp_path, 8008)).homeserver_config.read_text())
+    modules = {module["module"]: module["config"] for module in config["modules"]}
+    channels = parse_public_channels_config(modules["synapse_modules.public_channels.PublicChannels"])
+    assert channels.info_name == "MAKLUMAT" and channels.info_mandatory is False
+    assert parse_applications_config(modules["synapse_modules.applications.Applications"]).channels == channels

@@ -85,12 +85,6 @@ def parse_reference(query: str) -> NumberedReference | None:
     return NumberedReference(kind, int(match.group(1)), year, (start, match.end()))
 
 
-def find_kind(query: str) -> str | None:
-    """The first circular kind named anywhere in a query."""
-    mention = find_kind_mention(normalise_query(query))
-    return mention[0] if mention else None
-
-
 def find_kind_mention(normalised: str) -> tuple[str, tuple[int, int]] | None:
     """The first kind named in an already normalised query, with its span."""
     match = _KIND_PATTERN.search(normalised)
