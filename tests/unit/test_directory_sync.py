@@ -25,11 +25,15 @@ class FakeApi:
     def __init__(self, admins: frozenset[str] = frozenset()) -> None:
         self.admins = set(admins)
 
-    async def defer_to_thread(self, function: Callable[..., Any], *args: Any) -> Any:
-        return function(*args)
-
     async def is_user_admin(self, user_id: str) -> bool:
         return user_id in self.admins
+
+
+class InlineLdapThreads:
+    """The directory's own LDAP pool, run inline (the stand-in homeserver has no thread pool)."""
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        return function(*args)
 
 
 class FakeStore:
@@ -76,7 +80,7 @@ def run_sync(monkeypatch: pytest.MonkeyPatch, dry_run: bool, entries: Any) -> tu
     monkeypatch.setattr(sync_module.outbox, "outbox_for", lambda api: FakeOutbox())
     monkeypatch.setattr(sync_module, "run_exclusive", without_lease)
     monkeypatch.setattr(sync_module.ldap_directory, "all_entries", all_entries)
-    sync = DirectorySync(FakeApi({"@boss:govchat.test"}), CONFIG, FakeStore(ACCOUNTS))  # type: ignore[arg-type]
+    sync = DirectorySync(FakeApi({"@boss:govchat.test"}), CONFIG, FakeStore(ACCOUNTS), InlineLdapThreads())  # type: ignore[arg-type]
     return asyncio.run(sync.run(dry_run=dry_run, by_admin="@admin:govchat.test")), deactivated
 
 
