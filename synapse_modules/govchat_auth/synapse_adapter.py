@@ -105,9 +105,6 @@ _WRAPPED: tuple[tuple[str, object, str], ...] = (
     ("EmailRegisterRequestTokenRestServlet", EmailRegisterRequestTokenRestServlet, "on_POST"),
     ("EmailPasswordRequestTokenRestServlet", EmailPasswordRequestTokenRestServlet, "on_POST"),
     ("PasswordPolicyHandler", PasswordPolicyHandler, "validate_password"),
-    ("PasswordPolicyHandler", PasswordPolicyHandler, "policy"),
-    ("PasswordRefusedError", PasswordRefusedError, "errcode"),
-    ("SynapseRequest", SynapseRequest, "content"),
 )
 
 
