@@ -76,6 +76,9 @@ def require_columns(api: ModuleApi, module: str, adapter: str, tables: Mapping[s
         raise SynapseInternalMissing(missing_message(module, f"{missing} in its database", adapter))
 
 
+HOMESERVER_GETTERS = ("get_server_notices_manager", "get_deactivate_account_handler", "get_room_member_handler", "get_auth_handler")
+
+
 def self_test(api: ModuleApi) -> None:
     """What this file touches still exists (checked once per module load; cheap)."""
     hs = api._hs
@@ -84,10 +87,7 @@ def self_test(api: ModuleApi) -> None:
         "synapse_modules/common/synapse_internals.py",
         [
             ("ModuleApi", api, "_hs"),
-            ("HomeServer", hs, "get_server_notices_manager"),
-            ("HomeServer", hs, "get_deactivate_account_handler"),
-            ("HomeServer", hs, "get_room_member_handler"),
-            ("HomeServer", hs, "get_auth_handler"),
+            *(("HomeServer", hs, getter) for getter in HOMESERVER_GETTERS),
             ("HomeServer", hs, "config"),
             ("HomeServer.config", getattr(hs, "config", None), "database"),
             ("ServerNoticesManager", ServerNoticesManager, "send_notice"),

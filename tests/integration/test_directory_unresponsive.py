@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import TEST_SETTINGS
 from tests.harness import GovChatServer
 
 DOMAIN = "jpa.gov.my"
@@ -70,12 +71,7 @@ def silent() -> Iterator[SilentDirectory]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, silent: SilentDirectory) -> Iterator[GovChatServer]:
     settings: dict[str, Any] = {
-        "registration": {
-            "agencies": [
-                {"domain": "gov.my", "name": "Kerajaan Malaysia (agensi lain)", "ministry": "Kerajaan Malaysia"},
-                {"domain": DOMAIN, "name": "Jabatan Perkhidmatan Awam", "ministry": "Jabatan Perdana Menteri"},
-            ]
-        },
+        "registration": TEST_SETTINGS["registration"],  # lists DOMAIN
         "bot": {"enabled": False},
         "directory": {
             "lookup_threads": LOOKUP_THREADS,

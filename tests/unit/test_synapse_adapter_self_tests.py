@@ -32,8 +32,6 @@ from synapse_modules.govchat_auth import synapse_adapter as govchat_auth_adapter
 from synapse_modules.public_channels import synapse_adapter as public_channels_adapter
 from synapse_modules.reports import synapse_adapter as reports_adapter
 
-SHARED_GETTERS = ("get_server_notices_manager", "get_deactivate_account_handler", "get_room_member_handler", "get_auth_handler")
-
 
 @pytest.fixture(scope="module")
 def pinned_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -59,7 +57,7 @@ def database(pinned_schema: Path, tmp_path: Path) -> Path:
 def fake_api(database: Path, **hs_attributes: Any) -> Any:
     """What the adapters read of a ModuleApi: `_hs` (its getters and database config) and `_store`."""
     config = SimpleNamespace(database=SimpleNamespace(databases=[SimpleNamespace(config={"name": "sqlite3", "args": {"database": str(database)}})]))
-    getters = {name: getattr(HomeServer, name) for name in SHARED_GETTERS}
+    getters = {name: getattr(HomeServer, name) for name in synapse_internals.HOMESERVER_GETTERS}
     hs = SimpleNamespace(**{"config": config, **getters, **hs_attributes})
     return SimpleNamespace(_hs=hs, _store=SimpleNamespace(get_event=lambda *args, **kwargs: None))
 
