@@ -358,6 +358,12 @@ def _directory_interval_problem(value: int) -> str | None:
     return sync_interval_problem(value)
 
 
+def _directory_threads_problem(value: int) -> str | None:
+    from synapse_modules.directory.config import lookup_threads_problem
+
+    return lookup_threads_problem(value)
+
+
 def _database_engine_problem(value: str) -> str | None:
     return None if value in ("sqlite", "postgresql") else f"must be sqlite or postgresql, got {value!r}"
 
@@ -428,4 +434,5 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "portal.web_client_url": _baseurl_problem,
     "directory.agencies": _directory_agencies_problem,
     "directory.sync_interval_minutes": _directory_interval_problem,
+    "directory.lookup_threads": _directory_threads_problem,
 }

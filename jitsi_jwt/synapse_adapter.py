@@ -10,8 +10,8 @@ store, which stopped every worker from starting. Room-version flags for creators
 power (MSC4289, room v12) are read from the create event the public
 `get_room_state` call returns.
 
-If a Synapse upgrade renames these, start-up (a read of those columns) or the
-integration tests in tests/integration/test_gcmeet.py fail loudly.
+If a Synapse upgrade renames these, start-up stops with one line naming the
+missing table or column, or the integration tests in tests/integration/test_gcmeet.py fail.
 """
 
 from __future__ import annotations
@@ -20,23 +20,14 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
-from govchat import schema
-from synapse_modules.common.synapse_internals import database_config
+from synapse_modules.common.synapse_internals import require_columns
 
 _OPENID_QUERY = "SELECT user_id FROM open_id_tokens WHERE token = ? AND ? <= ts_valid_until_ms"
 
 
 def check_openid_tokens_readable(api: ModuleApi) -> None:
     """Start-up self-test: the columns the OpenID look-up reads exist (on any process, main or worker)."""
-    connection, _dialect = schema.connect(database_config(api))
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SELECT token, ts_valid_until_ms, user_id FROM open_id_tokens WHERE 1 = 0")
-        cursor.fetchall()
-    except Exception as error:
-        raise RuntimeError(f"gcmeet: cannot read Synapse's open_id_tokens ({error}); check jitsi_jwt/synapse_adapter.py") from None
-    finally:
-        connection.close()
+    require_columns(api, "gcmeet", "jitsi_jwt/synapse_adapter.py", {"open_id_tokens": ("token", "ts_valid_until_ms", "user_id")})
 
 
 async def openid_token_owner(api: ModuleApi, token: str, now_ms: int) -> str | None:

@@ -27,6 +27,7 @@ from synapse.module_api import DirectServeHtmlResource, ModuleApi
 
 from synapse_modules.applications import forms, messages, workflow
 from synapse_modules.applications.service import WEB_PREFIX, ApplicationError, ApplicationService, now_ms
+from synapse_modules.common import synapse_internals
 from synapse_modules.common.http import path_segments, query_value
 
 SESSION_COOKIE = "govchat_session"
@@ -224,12 +225,8 @@ def sign_in_redirect(request: SynapseRequest) -> None:
 
 
 async def _sign_out(api: ModuleApi, token: str) -> None:
-    """End the session's access token.
-
-    `ModuleApi.invalidate_access_token` fails in Synapse 1.163 (it passes a Requester
-    where a dict is expected), so this calls the auth handler it wraps; check on upgrade.
-    """
-    await api._hs.get_auth_handler().delete_access_token(token)
+    """End the session's access token (through Synapse's auth handler: see `end_session`)."""
+    await synapse_internals.end_session(api, token)
 
 
 def form_fields(request: SynapseRequest) -> dict[str, str]:

@@ -12,6 +12,7 @@ from synapse.module_api import ModuleApi
 from synapse.module_api.errors import ConfigError
 
 from govchat import schema
+from synapse_modules.common import synapse_internals
 from synapse_modules.common.synapse_internals import database_config
 
 # One look per process: the version cannot go down while Synapse runs.
@@ -29,7 +30,11 @@ def schema_problem(found: int, needed: int) -> str | None:
 
 
 def require_schema(api: ModuleApi, needed: int) -> None:
-    """Refuse to start (ConfigError, one line) unless the database has GovChat's schema `needed` or later."""
+    """Refuse to start (ConfigError, one line) unless the database has GovChat's schema `needed` or later.
+
+    Every module calls this first, so it also runs the self-test of the shared Synapse
+    internals (server notices, deactivation, joins, sign-out) that every module's outbox uses."""
+    synapse_internals.self_test(api)
     config = database_config(api)
     key = repr(sorted(config.get("args", {}).items())) if isinstance(config.get("args"), dict) else repr(config)
     if key not in _checked:

@@ -20,6 +20,7 @@ from synapse_modules.applications.store import ApplicationStore
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.outbox import outbox_for
 from synapse_modules.common.schema_check import require_schema
+from synapse_modules.content_reports import synapse_adapter
 from synapse_modules.content_reports.config import ContentReportsConfig, parse_content_reports_config
 from synapse_modules.content_reports.service import WEB_PREFIX, ContentReportService
 from synapse_modules.content_reports.servlets import ContentReportsResource
@@ -34,6 +35,7 @@ class ContentReports:
         own, applications = config
         self._config = own
         require_schema(api, 5)
+        synapse_adapter.self_test_at_start(api)
         outbox_for(api)  # notices go through GovChat's outbox, delivered by the main process
         # The applications module's Python API, for A5 cancellations started from a report.
         application_service = ApplicationService(api, parse_applications_config(applications), ApplicationStore(api))

@@ -12,9 +12,11 @@ callback for a new report. GovChat reads them from the background-tasks process
 and the list of active server administrators from `users (name, admin, deactivated)`.
 A room's moderators are found with Synapse's own power-level rule (`event_auth`), which
 knows that room creators outrank everyone in room version 12 (GovChat's default).
-`self_test` checks every column used here at start-up: if a Synapse upgrade renamed
-one, the intake stops with one error line (and the `govchat_content_reports_intake_up`
-metric drops to 0) instead of misreading rows.
+`self_test_at_start` checks every column used here when the module loads, and
+stops start-up with one line naming the first one missing; `self_test` checks them
+again before the intake's first poll: if one is gone, the intake stops with one
+error line (and the `govchat_content_reports_intake_up` metric drops to 0) instead
+of misreading rows.
 
 Events are fetched through the edit window's adapter (the same private store call).
 """
@@ -24,13 +26,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synapse import event_auth
 from synapse.event_auth import get_named_level, get_user_power_level
 from synapse.events import EventBase
 from synapse.module_api import ModuleApi
 from synapse.types import StateMap
 
+from synapse_modules.common.synapse_internals import (
+    SynapseInternalMissing,
+    missing_column,
+    missing_message,
+    require_attributes,
+    require_columns,
+)
 from synapse_modules.content_reports import rules
 from synapse_modules.edit_window.synapse_adapter import fetch_event as _fetch_event
+
+ADAPTER = "synapse_modules/content_reports/synapse_adapter.py"
+SYNAPSE_COLUMNS = {
+    "event_reports": ("id", "received_ts", "user_id", "reason", "room_id", "event_id"),
+    "room_reports": ("id", "received_ts", "user_id", "reason", "room_id"),
+    "user_reports": ("id", "received_ts", "user_id", "reason", "target_user_id"),
+    "users": ("name", "admin", "deactivated"),
+}
 
 # Source (our name) -> Synapse's table and the columns read, in RawReport order.
 _SOURCES = {
@@ -79,10 +97,16 @@ def active_administrators(txn: Any) -> list[str]:
 
 
 def self_test(txn: Any) -> None:
-    """Raise if any table or column read here is missing (no rows are read)."""
-    for source in rules.SUBJECTS:
-        read_reports(txn, source, 2**62, 2**62, 1)
-    txn.execute("SELECT name FROM users WHERE admin = 1 AND deactivated = 0 AND 1 = 0")
+    """Raise naming the first table or column read here that is missing (no rows are read)."""
+    missing = missing_column(txn, SYNAPSE_COLUMNS)
+    if missing is not None:
+        raise SynapseInternalMissing(missing_message("content_reports", f"{missing} in its database", ADAPTER))
+
+
+def self_test_at_start(api: ModuleApi) -> None:
+    """When the module loads, on every process: the tables, and the power-level rule used here."""
+    require_columns(api, "content_reports", ADAPTER, SYNAPSE_COLUMNS)
+    require_attributes("content_reports", ADAPTER, [("synapse.event_auth", event_auth, "get_user_power_level"), ("synapse.event_auth", event_auth, "get_named_level")])
 
 
 async def fetch_event(api: ModuleApi, event_id: str) -> EventBase | None:

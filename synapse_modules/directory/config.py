@@ -15,6 +15,10 @@ DEFAULT_NAME_ATTRIBUTE = "cn"
 DEFAULT_TIMEOUT_SECONDS = 5
 MAX_TIMEOUT_SECONDS = 60
 MAX_SYNC_INTERVAL_MINUTES = 7 * 24 * 60
+# LDAP calls block a thread each; GovChat gives them their own pool of this many
+# threads (per process), apart from Synapse's pool for bcrypt and DNS.
+DEFAULT_LOOKUP_THREADS = 4
+MAX_LOOKUP_THREADS = 32
 
 REQUIRED_KEYS = ("domain", "url", "base_dn")
 OPTIONAL_KEYS = (
@@ -60,6 +64,7 @@ class DirectoryAgency:
 class DirectoryConfig:
     agencies: tuple[DirectoryAgency, ...] = ()
     sync_interval_minutes: int = 60
+    lookup_threads: int = DEFAULT_LOOKUP_THREADS
 
     @property
     def enabled(self) -> bool:
@@ -71,6 +76,10 @@ def parse_directory_config(config: dict[str, Any]) -> DirectoryConfig:
     problem = sync_interval_problem(interval)
     if problem:
         raise DirectoryConfigProblem(f"sync_interval_minutes: {problem}")
+    threads = config.get("lookup_threads", DEFAULT_LOOKUP_THREADS)
+    problem = lookup_threads_problem(threads)
+    if problem:
+        raise DirectoryConfigProblem(f"lookup_threads: {problem}")
     entries = config.get("agencies", [])
     if not isinstance(entries, list):
         raise DirectoryConfigProblem("agencies: must be a list")
@@ -79,7 +88,7 @@ def parse_directory_config(config: dict[str, Any]) -> DirectoryConfig:
     for index, domain in enumerate(domains):
         if domain in domains[:index]:
             raise DirectoryConfigProblem(f"agencies entry {index + 1}: domain {domain} is listed twice")
-    return DirectoryConfig(agencies=agencies, sync_interval_minutes=interval)
+    return DirectoryConfig(agencies=agencies, sync_interval_minutes=interval, lookup_threads=threads)
 
 
 def parse_directory_agency(index: int, entry: Any) -> DirectoryAgency:
@@ -133,6 +142,12 @@ def parse_directory_agency(index: int, entry: Any) -> DirectoryAgency:
 def sync_interval_problem(value: Any) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SYNC_INTERVAL_MINUTES:
         return f"must be a whole number of minutes from 1 to {MAX_SYNC_INTERVAL_MINUTES}, got {value!r}"
+    return None
+
+
+def lookup_threads_problem(value: Any) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_LOOKUP_THREADS:
+        return f"must be a whole number of threads from 1 to {MAX_LOOKUP_THREADS}, got {value!r}"
     return None
 
 

@@ -22,7 +22,7 @@ PAGE_SIZE = 500
 def lookup(agency: DirectoryAgency, address: str) -> DirectoryEntry | None:
     """The entry for one address (lower-case), or None when the directory has none."""
     by_mail = f"({agency.mail_attribute}={escape_filter_chars(address)})"
-    with _connection(agency) as connection:
+    with _Connection(agency) as connection:
         found = _search(connection, agency, by_mail)
         if not found:
             return None
@@ -34,7 +34,7 @@ def lookup(agency: DirectoryAgency, address: str) -> DirectoryEntry | None:
 def all_entries(agency: DirectoryAgency) -> dict[str, DirectoryEntry]:
     """Every entry with a mail address, keyed by lower-case mail (for the sync)."""
     any_mail = f"({agency.mail_attribute}=*)"
-    with _connection(agency) as connection:
+    with _Connection(agency) as connection:
         everyone = _search(connection, agency, any_mail)
         active = {mail for mail, _ in _search(connection, agency, _and(any_mail, agency.active_filter))} if agency.active_filter else None
     return {
@@ -44,7 +44,9 @@ def all_entries(agency: DirectoryAgency) -> dict[str, DirectoryEntry]:
     }
 
 
-class _connection:
+class _Connection:
+    """An open, bound connection for one `with` block, unbound at its end."""
+
     def __init__(self, agency: DirectoryAgency) -> None:
         self._agency = agency
         self._connection: Any = None

@@ -34,6 +34,7 @@ from synapse_modules.directory.config import (
     directory_for,
     parse_directory_config,
 )
+from synapse_modules.directory.ldap_threads import LdapThreads
 from synapse_modules.directory.metrics import REGISTRATION_LOOKUPS
 from synapse_modules.directory.servlets import DirectorySyncResource
 from synapse_modules.directory.store import DirectoryStore
@@ -59,8 +60,10 @@ class GovChatDirectory:
         self._config = config
         self._api = api
         require_schema(api, 4)
+        synapse_adapter.self_test(api)
         self._store = DirectoryStore(api)
-        self._sync = DirectorySync(api, config, self._store)
+        self._ldap = LdapThreads(api, config.lookup_threads)
+        self._sync = DirectorySync(api, config, self._store, self._ldap)
         self._recent: dict[str, tuple[float, rules.DirectoryEntry]] = {}
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/directory/sync", DirectorySyncResource(api, self._sync))
         if not config.enabled:
@@ -179,7 +182,7 @@ class GovChatDirectory:
         cached = self._recent.get(address)
         if cached is not None and now - cached[0] < LOOKUP_CACHE_SECONDS:
             return cached[1]
-        entry = await self._api.defer_to_thread(ldap_directory.lookup, agency, address)
+        entry = await self._ldap.run(ldap_directory.lookup, agency, address)
         self._recent = {key: value for key, value in self._recent.items() if now - value[0] < LOOKUP_CACHE_SECONDS}
         if entry is not None and entry.active:
             self._recent[address] = (now, entry)

@@ -1,11 +1,11 @@
-"""The directory module's table, and the few reads of Synapse's own tables it needs.
+"""The directory module's table (its one read of Synapse's `users` table is in `synapse_adapter`).
 
 `govchat_directory_names` records, for each user who registered through a
 directory, the name the directory gave: the display name that is locked.
 Which account holds which address comes from GovChat's own record
 (`govchat_email_accounts`), not from what users can change; whether it is active
-from Synapse 1.163's `users` table. Kept in the database so every worker sees the
-same records.
+from Synapse's `users` table, read in `synapse_adapter`. Kept in the database so
+every worker sees the same records.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from synapse_modules.directory import synapse_adapter
 from synapse_modules.directory.rules import Account
 from synapse_modules.govchat_auth.store import EmailAccountStore
 
@@ -49,12 +50,4 @@ class DirectoryStore:
     async def active_email_accounts(self) -> list[Account]:
         """Every active (not deactivated) local user with an e-mail address bound in GovChat's record."""
         await self._mailboxes.bound_accounts()  # creates GovChat's record if no one has registered yet
-
-        def select(txn: Any) -> list[Account]:
-            txn.execute(
-                "SELECT m.user_id, m.email FROM govchat_email_accounts m JOIN users u ON u.name = m.user_id"
-                " WHERE m.state = 'bound' AND u.deactivated = 0 ORDER BY m.user_id"
-            )
-            return [Account(user_id=row[0], email=str(row[1]).lower()) for row in txn.fetchall()]
-
-        return await self._api.run_db_interaction("govchat_directory_email_accounts", select)
+        return await self._api.run_db_interaction("govchat_directory_email_accounts", synapse_adapter.active_bound_accounts)

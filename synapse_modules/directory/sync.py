@@ -21,6 +21,7 @@ from synapse_modules.common.channels import system_user_id
 from synapse_modules.common.jobs import JobBusy, run_exclusive
 from synapse_modules.directory import ldap_directory
 from synapse_modules.directory.config import DirectoryAgency, DirectoryConfig, directory_for
+from synapse_modules.directory.ldap_threads import LdapThreads
 from synapse_modules.directory.metrics import SYNC_DEACTIVATED, SYNC_ERRORS, SYNC_RUNS
 from synapse_modules.directory.rules import Account, DirectoryUnavailable, accounts_to_deactivate
 from synapse_modules.directory.store import DirectoryStore
@@ -38,8 +39,9 @@ class SyncAlreadyRunning(Exception):
 
 
 class DirectorySync:
-    def __init__(self, api: ModuleApi, config: DirectoryConfig, store: DirectoryStore) -> None:
+    def __init__(self, api: ModuleApi, config: DirectoryConfig, store: DirectoryStore, ldap: LdapThreads) -> None:
         self._api = api
+        self._ldap = ldap
         self._config = config
         self._store = store
         self._outbox = outbox.outbox_for(api)
@@ -73,7 +75,7 @@ class DirectorySync:
         }
         for agency, accounts in (await self._accounts_by_directory()).items():
             try:
-                entries = await self._api.defer_to_thread(ldap_directory.all_entries, agency)
+                entries = await self._ldap.run(ldap_directory.all_entries, agency)
             except DirectoryUnavailable as error:
                 self._error(report, agency, f"directory unavailable: {error}")
                 continue

@@ -41,6 +41,7 @@ class EditWindow:
     def __init__(self, config: EditWindowConfig, api: ModuleApi) -> None:
         self._config = config
         self._api = api
+        synapse_adapter.self_test(api)
         # check_event_allowed (not the spam checker) because a refusal raised from
         # it reaches the client as is: M_FORBIDDEN with GovChat's own sentence.
         api.register_third_party_rules_callbacks(check_event_allowed=self.check_event_allowed)

@@ -10,8 +10,9 @@ path of every deactivation (client API, admin API, GovChat's own), because no mo
 callback sees the `erase` flag: `check_can_deactivate_user` gets only the user and
 `by_admin`. A user's own request with erase is refused before anything changes.
 
-If a Synapse upgrade moves these names, every edit and redaction is refused
-(fail closed, logged), start-up fails on the missing handler and the integration
+If a Synapse upgrade moves these names, start-up stops with one line naming the
+first one missing (`self_test`, run when the module loads); should one slip past,
+every edit and redaction is refused (fail closed, logged) and the integration
 tests fail loudly.
 """
 
@@ -25,6 +26,22 @@ from synapse.events import EventBase
 from synapse.handlers.deactivate_account import DeactivateAccountHandler
 from synapse.module_api import ModuleApi
 from synapse.storage.databases.main.events_worker import EventRedactBehaviour
+
+from synapse_modules.common.synapse_internals import require_attributes
+
+
+def self_test(api: ModuleApi) -> None:
+    """Start-up: raise naming the first Synapse name used here that is gone."""
+    require_attributes(
+        "edit_window",
+        "synapse_modules/edit_window/synapse_adapter.py",
+        [
+            ("ModuleApi", api, "_store"),
+            ("ModuleApi._store", getattr(api, "_store", None), "get_event"),
+            ("EventRedactBehaviour", EventRedactBehaviour, "as_is"),
+            ("DeactivateAccountHandler", DeactivateAccountHandler, "deactivate_account"),
+        ],
+    )
 
 
 async def fetch_event(api: ModuleApi, event_id: str) -> EventBase | None:

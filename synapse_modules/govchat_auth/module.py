@@ -15,7 +15,7 @@ from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.rate_limit import SharedTokenBucket
 from synapse_modules.common.registration_gates import Verdict, apply_email_gates, refusal_sentence
 from synapse_modules.common.schema_check import require_schema
-from synapse_modules.govchat_auth import mailbox, synapse_adapter
+from synapse_modules.govchat_auth import mailbox, synapse_adapter, verdict_memo
 from synapse_modules.govchat_auth.config import GovChatAuthConfig, parse_govchat_auth_config
 from synapse_modules.govchat_auth.metrics import EMAIL_CHECKS, MAILBOX_LIMITED, REGISTRATIONS
 from synapse_modules.govchat_auth.servlets import UserAgenciesResource
@@ -52,6 +52,10 @@ class GovChatAuth:
         return parse_govchat_auth_config(config)
 
     async def email_verdict(self, address: object) -> Verdict:
+        """The plain e-mail rule, then the other modules' gates; once per registration-link request."""
+        return await verdict_memo.remembered(address, self._judge_email)
+
+    async def _judge_email(self, address: object) -> Verdict:
         """The plain e-mail rule, then the other modules' gates (external users, directory)."""
         verdict = check_registration_email(address, self._config.agencies)
         if not isinstance(address, str) or (isinstance(verdict, Refusal) and verdict is not Refusal.NOT_GOVERNMENT):

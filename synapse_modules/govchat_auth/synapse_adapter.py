@@ -7,7 +7,13 @@ users must be told why in Malay and English, so this adapter:
 
 - runs the e-mail policy before Synapse's e-mail request-token handlers, so a
   refused address gets M_THREEPID_DENIED with GovChat's sentence (and before
-  Synapse's own parsing, which would answer several-@ addresses with a bare 400);
+  Synapse's own parsing, which would answer several-@ addresses with a bare 400).
+  Kept on purpose although `is_3pid_allowed` already enforces the rule: Synapse's
+  own refusal is one fixed English sentence ("Your email domain is not authorized
+  ..."), while a refused civil servant must learn why, in Malay and English (not a
+  government address, an agency not yet on GovChat, no or a disabled directory
+  entry). The wrapper's verdict is remembered for the rest of the request
+  (`verdict_memo`), so Synapse's own check does not judge, or ask LDAP, again;
 - counts the verification and password-reset mails each mailbox is sent, in GovChat's
   shared per-mailbox bucket, before Synapse's request-token handlers: Synapse 1.163 has
   one `rc_3pid_validation` setting for its per-client-address and its per-mailbox
@@ -22,9 +28,9 @@ users must be told why in Malay and English, so this adapter:
   should this wrapper ever not be installed. Administrators change e-mails through
   Synapse's admin API, which neither touches.
 
-If a Synapse upgrade moves these names, start-up fails here loudly and the
-integration tests that read the sentences fail; the rules themselves still hold
-through the public callbacks.
+If a Synapse upgrade moves these names, start-up fails here with one line naming
+the missing one (`self_test`) and the integration tests that read the sentences
+fail; the rules themselves still hold through the public callbacks.
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ from synapse.rest.client.account import (
     ThreepidRestServlet,
 )
 from synapse.rest.client.register import EmailRegisterRequestTokenRestServlet
+
+from synapse_modules.common.synapse_internals import require_attributes
+from synapse_modules.govchat_auth.verdict_memo import one_verdict_per_request
 
 EmailRefusal = Callable[[object], Awaitable["str | None"]]
 # Milliseconds until the mailbox may be sent another mail, or None if it may now (and the mail is counted).
@@ -91,8 +100,22 @@ _THREEPID_CHANGE_SERVLETS: tuple[type, ...] = (
 )
 
 
+_WRAPPED: tuple[tuple[str, object, str], ...] = (
+    *((servlet.__name__, servlet, "on_POST") for servlet in _THREEPID_CHANGE_SERVLETS),
+    ("EmailRegisterRequestTokenRestServlet", EmailRegisterRequestTokenRestServlet, "on_POST"),
+    ("EmailPasswordRequestTokenRestServlet", EmailPasswordRequestTokenRestServlet, "on_POST"),
+    ("PasswordPolicyHandler", PasswordPolicyHandler, "validate_password"),
+)
+
+
+def self_test() -> None:
+    """Start-up: every Synapse name this adapter wraps or reads still exists (raises naming the first missing)."""
+    require_attributes("govchat_auth", "synapse_modules/govchat_auth/synapse_adapter.py", _WRAPPED)
+
+
 def install(email_refusal: EmailRefusal, threepid_change_refusal: str, mailbox_limit: MailboxLimit) -> None:
     """Install the wrappers; safe to call more than once in one process."""
+    self_test()
     for locked_class in _THREEPID_CHANGE_SERVLETS:
         _refuse_threepid_changes(locked_class, threepid_change_refusal)
     # Inside the e-mail rule: a refused address is refused for that reason and counts nothing.
@@ -124,12 +147,13 @@ def _refuse_emails_first(servlet_class: type, email_refusal: EmailRefusal) -> No
         return
 
     async def on_POST(self: Any, request: SynapseRequest) -> Any:
-        email = _peek_json_field(request, "email")
-        # A request without the field is left to Synapse, which answers it with a 400.
-        sentence = None if email is _NO_FIELD else await email_refusal(email)
-        if sentence is not None:
-            raise SynapseError(403, sentence, Codes.THREEPID_DENIED)
-        return await original(self, request)
+        with one_verdict_per_request():
+            email = _peek_json_field(request, "email")
+            # A request without the field is left to Synapse, which answers it with a 400.
+            sentence = None if email is _NO_FIELD else await email_refusal(email)
+            if sentence is not None:
+                raise SynapseError(403, sentence, Codes.THREEPID_DENIED)
+            return await original(self, request)
 
     on_POST.govchat_wrapped = True  # type: ignore[attr-defined]
     servlet_class.on_POST = on_POST  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_M
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.jobs import JobBusy, run_exclusive
 from synapse_modules.common.schema_check import require_schema
-from synapse_modules.public_channels import rules
+from synapse_modules.public_channels import rules, synapse_adapter
 from synapse_modules.public_channels.config import PublicChannelsConfig, parse_public_channels_config
 from synapse_modules.public_channels.service import ChannelService
 from synapse_modules.public_channels.servlets import ChannelsResource
@@ -48,6 +48,7 @@ class PublicChannels:
         self._config = config
         self._api = api
         require_schema(api, 3)
+        synapse_adapter.self_test(api)
         self.service = ChannelService(api, config, ChannelStore(api))
         api.register_third_party_rules_callbacks(
             check_event_allowed=self.check_event_allowed,

@@ -10,6 +10,7 @@ from synapse.module_api.errors import ConfigError
 
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.schema_check import require_schema
+from synapse_modules.reports import synapse_adapter
 from synapse_modules.reports.config import ReportsConfig, ReportsConfigProblem, parse_reports_config
 from synapse_modules.reports.servlets import MonthlyReportResource
 from synapse_modules.reports.store import ReportStore
@@ -21,6 +22,7 @@ class MonthlyReports:
     def __init__(self, config: ReportsConfig, api: ModuleApi) -> None:
         self._api = api
         require_schema(api, 1)
+        synapse_adapter.self_test(api)
         self._store = ReportStore(api)
         api.register_third_party_rules_callbacks(on_user_deactivation_status_changed=self.on_user_deactivation_status_changed)
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/reports/monthly", MonthlyReportResource(api, config, self._store))

@@ -1,11 +1,11 @@
-"""What the report counts, read from Synapse's database (written against Synapse 1.163).
+"""What the report counts, from GovChat's tables and (through `synapse_adapter`) Synapse's.
 
 Synapse's `users` table says whether an account is deactivated, not since when,
 so this module records the moment itself (`govchat_user_deactivations`, from the
 `on_user_deactivation_status_changed` callback). Accounts deactivated before the
 module was installed have no recorded moment and count as gone in every month.
 Channels are rooms whose current state holds the channel marker; their creation
-time is their `m.room.create` event's. Only this file reads Synapse's schema.
+time is their `m.room.create` event's. Only `synapse_adapter` reads Synapse's schema.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from govchat.agencies import Agency
-from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, marker_from_content
+from synapse_modules.common.channels import marker_from_content
+from synapse_modules.reports import synapse_adapter
 from synapse_modules.reports.report import ChannelFacts
 
 
@@ -40,19 +41,7 @@ class ReportStore:
 
     async def users_by_agency(self, end_ms: int) -> dict[Agency, int]:
         """Accounts with a recorded agency, created before `end_ms` and not deactivated at `end_ms`."""
-
-        def select(txn: Any) -> list[tuple[Any, ...]]:
-            txn.execute(
-                "SELECT a.agency_domain, a.agency_name, a.ministry, COUNT(*)"
-                " FROM govchat_user_agencies a JOIN users u ON u.name = a.user_id"
-                " LEFT JOIN govchat_user_deactivations d ON d.user_id = a.user_id"
-                " WHERE u.creation_ts * 1000 < ? AND (u.deactivated = 0 OR d.deactivated_ts >= ?)"
-                " GROUP BY a.agency_domain, a.agency_name, a.ministry",
-                (end_ms, end_ms),
-            )
-            return list(txn.fetchall())
-
-        rows = await self._api.run_db_interaction("govchat_report_users", select)
+        rows = await self._api.run_db_interaction("govchat_report_users", synapse_adapter.users_by_agency, end_ms)
         counts: dict[Agency, int] = {}
         for domain, name, ministry, count in rows:
             agency = Agency(domain=domain, name=name, ministry=ministry)
@@ -60,20 +49,9 @@ class ReportStore:
         return counts
 
     async def channels_created_before(self, end_ms: int) -> list[ChannelFacts]:
-        def select(txn: Any) -> list[tuple[Any, ...]]:
-            txn.execute(
-                "SELECT c.room_id, j.json FROM current_state_events c"
-                " JOIN event_json j ON j.event_id = c.event_id"
-                " JOIN current_state_events cc ON cc.room_id = c.room_id AND cc.type = 'm.room.create' AND cc.state_key = ''"
-                " JOIN events ce ON ce.event_id = cc.event_id"
-                " WHERE c.type = ? AND c.state_key = ? AND ce.origin_server_ts < ?"
-                " ORDER BY c.room_id",
-                (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY, end_ms),
-            )
-            return list(txn.fetchall())
-
         channels = []
-        for room_id, event_json in await self._api.run_db_interaction("govchat_report_channels", select):
+        rows = await self._api.run_db_interaction("govchat_report_channels", synapse_adapter.channel_markers_created_before, end_ms)
+        for room_id, event_json in rows:
             try:
                 content = json.loads(event_json).get("content", {})
             except (TypeError, ValueError, AttributeError):

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import requests
 
 from synapse_modules.directory.rules import DIRECTORY_UNAVAILABLE, NAME_LOCKED, NO_ACTIVE_ENTRY
 from tests.harness import REPO_ROOT, GovChatServer, User
@@ -252,3 +253,21 @@ def test_periodic_sync_deactivates_without_anyone_asking(tmp_path_factory: pytes
             assert time.monotonic() < deadline, "the periodic sync did not deactivate a disabled entry's account"
             time.sleep(2)
         assert periodic.login(leaver.user_id, leaver.password).status_code == 403
+
+
+def directory_gate_calls(server: GovChatServer) -> float:
+    """How many times, on every process, an accepted address was checked against a directory."""
+    total = 0.0
+    for port in server.synapse_metrics_ports():
+        for line in requests.get(f"http://127.0.0.1:{port}/_synapse/metrics", timeout=30).text.splitlines():
+            if line.startswith("govchat_directory_registration_lookups_total{"):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_registration_link_request_is_judged_once(server: GovChatServer, ldap: LdapServer) -> None:
+    """GovChat's bilingual check and Synapse's own `is_3pid_allowed` share one verdict per request."""
+    address = staff(ldap, "Nor Azizah binti Hassan")
+    before = directory_gate_calls(server)
+    assert request_token(server, address).status_code == 200
+    assert directory_gate_calls(server) == before + 1

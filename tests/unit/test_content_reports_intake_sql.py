@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from govchat.schema import MIGRATIONS
+from synapse_modules.common.synapse_internals import SynapseInternalMissing
 from synapse_modules.content_reports import rules, synapse_adapter
 
 # GovChat's content-report tables, as the schema step creates them.
@@ -37,9 +38,9 @@ def test_self_test_passes_on_synapse_1_163_tables(txn: sqlite3.Cursor) -> None:
     synapse_adapter.self_test(txn)
 
 
-def test_self_test_fails_when_a_column_is_renamed(txn: sqlite3.Cursor) -> None:
+def test_self_test_names_the_renamed_column(txn: sqlite3.Cursor) -> None:
     txn.execute("ALTER TABLE user_reports RENAME COLUMN target_user_id TO reported_user_id")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(SynapseInternalMissing, match=r"^content_reports: Synapse has no column user_reports\.target_user_id in its database"):
         synapse_adapter.self_test(txn)
 
 

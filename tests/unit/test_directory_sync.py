@@ -31,14 +31,18 @@ class FakeApi:
         self.admins = set(admins)
         self.deactivated: list[str] = []
 
-    async def defer_to_thread(self, function: Callable[..., Any], *args: Any) -> Any:
-        return function(*args)
-
     async def is_user_admin(self, user_id: str) -> bool:
         return user_id in self.admins
 
     async def get_userinfo_by_id(self, user_id: str) -> Any:
         return SimpleNamespace(is_deactivated=user_id in self.deactivated)
+
+
+class InlineLdapThreads:
+    """The directory's own LDAP pool, run inline (the stand-in homeserver has no thread pool)."""
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        return function(*args)
 
 
 class FakeStore:
@@ -93,7 +97,7 @@ def run_sync(
     monkeypatch.setattr(sync_module.outbox, "outbox_for", lambda api: outbox_here)
     monkeypatch.setattr(sync_module, "run_exclusive", without_lease)
     monkeypatch.setattr(sync_module.ldap_directory, "all_entries", all_entries)
-    sync = DirectorySync(api, CONFIG, FakeStore(ACCOUNTS))  # type: ignore[arg-type]
+    sync = DirectorySync(api, CONFIG, FakeStore(ACCOUNTS), InlineLdapThreads())  # type: ignore[arg-type]
     return asyncio.run(sync.run(dry_run=dry_run, by_admin="@admin:govchat.test")), api.deactivated
 
 
