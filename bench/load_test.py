@@ -56,6 +56,15 @@ def arguments() -> argparse.Namespace:
     return parsed
 
 
+def clean_up(paths: list[Path], keep: bool) -> None:
+    """The data directory and any PostgreSQL cluster GovChat kept outside it (as root), removed unless kept."""
+    if keep:
+        print("kept " + " ".join(str(path) for path in paths), flush=True)
+        return
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def main() -> None:
     options = arguments()
     if importlib.util.find_spec("locust") is None:
@@ -72,7 +81,7 @@ def main() -> None:
     layouts = ["single", "workers"] if options.layout == "both" else [options.layout]
     scratch = Path(tempfile.mkdtemp(prefix="govchat-load-test-"))
     print(f"data directories under {scratch}", flush=True)
-    runs, clusters, keep = [], [], options.keep
+    runs, leftovers, keep = [], [scratch], options.keep
     try:
         for key in layouts:
             test = load_run.LoadTest(load_run.SPECS[key], scratch / key, options.users, options.rates, options.duration)
@@ -80,19 +89,12 @@ def main() -> None:
             try:
                 runs.append(test.run())
             finally:
-                cluster = outside_cluster(test.server.data_dir)
-                if cluster is not None:
-                    clusters.append(cluster)
+                leftovers += [cluster for cluster in [outside_cluster(test.server.data_dir)] if cluster is not None]
     except Exception:
         keep = True  # the logs say what went wrong
         raise
     finally:
-        if keep:
-            print(f"kept {scratch} " + " ".join(str(cluster) for cluster in clusters), flush=True)
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-            for cluster in clusters:
-                shutil.rmtree(cluster, ignore_errors=True)
+        clean_up(leftovers, keep)
     load_run.print_report(runs, options.duration)
 
 
