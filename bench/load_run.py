@@ -143,6 +143,11 @@ class Step:
     def server_cpu(self) -> float:
         return sum(use.cpu_seconds for name, use in self.use.items() if name != CLIENT)
 
+    def server_cpu_per_message(self) -> float:
+        """Server CPU seconds over the step per message sent: everything the server did (syncs, receipts, INFO,
+        GCMeet, its own background work) charged to the messages."""
+        return self.server_cpu() / self.sent if self.sent else math.nan
+
     def others_cpu(self) -> float:
         """CPU seconds of work on the machine that is neither this GovChat nor the load test (the machine is shared)."""
         return self.machine_cpu - self.server_cpu() - self.use.get(CLIENT, ProcessUse()).cpu_seconds
@@ -348,14 +353,14 @@ def print_steps(run: LayoutRun) -> None:
     print()
     print(f"### {run.spec.label}: steps (latencies in ms; CPU seconds over the step)")
     print()
-    print("| offered msg/s | sent msg/s | send p50 | send p99 | send -> /sync p50 | p99 | late p99 | requests | errors | server CPU s | client CPU s | other work CPU s | load avg start / end | verdict |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| offered msg/s | sent msg/s | send p50 | send p99 | send -> /sync p50 | p99 | late p99 | requests | errors | server CPU s | server CPU ms per msg | client CPU s | other work CPU s | load avg start / end | verdict |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for step in run.steps:
         client = step.use.get(CLIENT, ProcessUse()).cpu_seconds
         requests = sum(len(values) for name, values in step.latencies.items() if name not in NOT_REQUESTS)
         print(
             f"| {step.offered_rate:g} | {step.outcome.achieved_rate:.1f} | {ms(step.p(SEND_NAMES, 50))} | {ms(step.p(SEND_NAMES, 99))} "
-            f"| {ms(step.p(DELIVERY, 50))} | {ms(step.p(DELIVERY, 99))} | {ms(step.p(LATENESS, 99))} | {requests} | {step.errors} | {step.server_cpu():.1f} | {client:.1f} | {step.others_cpu():.1f} "
+            f"| {ms(step.p(DELIVERY, 50))} | {ms(step.p(DELIVERY, 99))} | {ms(step.p(LATENESS, 99))} | {requests} | {step.errors} | {step.server_cpu():.1f} | {step.server_cpu_per_message() * 1000:.0f} | {client:.1f} | {step.others_cpu():.1f} "
             f"| {step.load[0]:.1f} / {step.load[1]:.1f} | {step_verdict(step.outcome) or 'sustained'} |"
         )
 

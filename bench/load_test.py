@@ -32,7 +32,7 @@ from pathlib import Path
 from bench.load_steps import parse_rates
 
 INSTALL_HINT = "The load test needs Locust: pip install -e '.[load]'"
-DEFAULT_RATES = "1,2,3,4,6,8,12,16,20,25,30"
+DEFAULT_RATES = "0.5,1,2,3,4,6,8,12,16,20,25,30"
 MAX_USERS = 200
 MAX_DURATION_SECONDS = 600
 
