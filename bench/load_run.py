@@ -169,8 +169,8 @@ class LayoutRun:
 
     @property
     def good(self) -> Step | None:
-        outcome = last_good_step(step.outcome for step in self.steps)
-        return next((step for step in self.steps if step.outcome is outcome), None)
+        index = last_good_step(step.outcome for step in self.steps)
+        return None if index is None else self.steps[index]
 
 
 # --- one layout ---------------------------------------------------------------------------

@@ -33,14 +33,14 @@ def step_verdict(step: StepOutcome, p99_limit_ms: float = SEND_P99_LIMIT_MS, lat
     return None
 
 
-def last_good_step(steps: Iterable[StepOutcome]) -> StepOutcome | None:
-    """The step before the first one that broke a condition (steps in the order they ran); None if the first broke.
-    Steps after a broken one do not count even if they pass: the server has already shown its limit."""
+def last_good_step(steps: Iterable[StepOutcome]) -> int | None:
+    """Index of the step before the first one that broke a condition (steps in the order they ran); None if the first
+    broke. Steps after a broken one do not count even if they pass: the server has already shown its limit."""
     good = None
-    for step in steps:
+    for index, step in enumerate(steps):
         if step_verdict(step) is not None:
             break
-        good = step
+        good = index
     return good
 
 
