@@ -51,10 +51,12 @@ LATENESS = "action started late by"  # not a request: pacing, recorded per actio
 
 @dataclass(frozen=True)
 class Account:
+    """Who a simulated person logs in as, and the rooms it writes in (the INFO owner writes only in INFO)."""
+
     user_id: str
     password: str
-    direct_rooms: tuple[str, ...] = ()
-    group_rooms: tuple[str, ...] = ()
+    direct_rooms: tuple[str, ...] = ()  # with the next and the previous colleague
+    group_rooms: tuple[str, ...] = ()  # its unit of GROUP_SIZE
 
 
 @dataclass
