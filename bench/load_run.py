@@ -272,7 +272,7 @@ class LoadTest:
         ports = metrics_ports(self.spec, self.server)
         meter = ProcessMeter(self.server.process.pid, {})
         try:
-            plan.task_rate = task_rate_per_user(self.rates[0], self.users, MESSAGE_SHARE)
+            plan.pace(task_rate_per_user(self.rates[0], self.users, MESSAGE_SHARE))
             runner.start(self.users + 1, spawn_rate=SPAWN_PER_SECOND)
             deadline = time.monotonic() + LOGIN_DEADLINE_SECONDS
             while plan.logged_in < self.users + 1:
@@ -282,7 +282,7 @@ class LoadTest:
             self.log(f"all logged in and following /sync; warming up {WARMUP_SECONDS} s")
             gevent.sleep(WARMUP_SECONDS)
             for rate in self.rates:
-                plan.task_rate = task_rate_per_user(rate, self.users, MESSAGE_SHARE)
+                plan.pace(task_rate_per_user(rate, self.users, MESSAGE_SHARE))
                 recorder.reset()
                 load_before = os.getloadavg()[0]
                 before = scrape_all(ports)

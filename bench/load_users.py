@@ -32,10 +32,11 @@ NETWORK_TIMEOUT_SECONDS = 60.0  # above the long-poll, so only a stuck server ti
 RETRY_AFTER_FAILURE_SECONDS = 1.0
 OWNER_POST_SECONDS = 20.0
 INFO_PAGE = 20
-MAX_BACKLOG_SECONDS = 1.0  # a person further behind drops the missed actions rather than bursting to catch up
+MAX_BACKLOG_SECONDS = 1.0
+WAKE_SECONDS = 0.5  # a person further behind drops the missed actions rather than bursting to catch up
 GCMEET_TOKEN_PATH = "/_synapse/client/govchat/v1/gcmeet/token"
 
-# What a simulated person does per paced action, by weight. Sends are MESSAGE_SHARE of all actions.
+# What a simulated person does per paced action (StaffMember methods), by weight. Sends are MESSAGE_SHARE of all actions.
 MIX = {"send_direct": 35, "send_group": 35, "read_receipt": 20, "read_info": 8, "gcmeet_token": 2}
 MESSAGE_SHARE = (MIX["send_direct"] + MIX["send_group"]) / sum(MIX.values())
 
@@ -68,10 +69,14 @@ class LoadPlan:
     info_room_id: str
     members: dict[str, tuple[str, ...]]  # room ID -> its members' user IDs
     task_rate: float = 0.1  # paced actions per second per person; the orchestrator raises it step by step
+    pace_changes: int = 0
     logged_in: int = 0
     sent: dict[str, float] = field(default_factory=dict)  # ciphertext or body prefix -> when its send started
     record: Callable[[str, float, bool], None] = lambda name, seconds, ok: None
     sync_loops: list[gevent.Greenlet] = field(default_factory=list)
+
+    def pace(self, task_rate: float) -> None:
+        self.task_rate, self.pace_changes = task_rate, self.pace_changes + 1
 
 
 PLAN: LoadPlan | None = None  # set by the orchestrator before the runner starts
@@ -166,16 +171,28 @@ class MatrixUser(FastHttpUser):
 class StaffMember(MatrixUser):
     weight = 1
 
+    next_action = 0.0
+    pace_seen = -1
+
     def wait_time(self) -> float:
-        """Poisson arrivals at the step's rate on a schedule of their own, so a slow answer does not lower the offered
-        rate; how late the next action will start is recorded."""
+        # Short naps, so a new step's rate applies at once rather than after a gap drawn at the old rate.
+        return min(max(0.0, self.next_action - time.monotonic()), WAKE_SECONDS)
+
+    @task
+    def act(self) -> None:
+        """At Poisson-distributed moments at the step's rate (on a schedule of its own, so a slow answer does not
+        lower the offered rate), one action chosen by MIX's weights; how late it started is recorded."""
         now = time.monotonic()
-        self.next_action = getattr(self, "next_action", now) + random.expovariate(plan().task_rate)
+        if self.pace_seen != plan().pace_changes:  # a new rate: Poisson arrivals are memoryless, so draw afresh
+            self.pace_seen = plan().pace_changes
+            self.next_action = now + random.expovariate(plan().task_rate)
+            return
+        if now < self.next_action:
+            return
         late = now - self.next_action
-        plan().record(LATENESS, max(0.0, late), True)
-        if late > MAX_BACKLOG_SECONDS:
-            self.next_action = now
-        return max(0.0, self.next_action - now)
+        plan().record(LATENESS, late, True)
+        self.next_action = (now if late > MAX_BACKLOG_SECONDS else self.next_action) + random.expovariate(plan().task_rate)
+        getattr(self, random.choices(list(MIX), weights=list(MIX.values()))[0])()
 
     def on_start(self) -> None:
         self.sender_key = unpadded_base64(32)
@@ -197,15 +214,12 @@ class StaffMember(MatrixUser):
         path = f"/_matrix/client/v3/sendToDevice/m.room.encrypted/{uuid.uuid4().hex}"
         self.client.put(path, json={"messages": messages}, headers=self.auth(), name="to-device room key")
 
-    @task(MIX["send_direct"])
     def send_direct(self) -> None:
         self.send_encrypted(random.choice(self.account.direct_rooms), SEND_DIRECT)
 
-    @task(MIX["send_group"])
     def send_group(self) -> None:
         self.send_encrypted(random.choice(self.account.group_rooms), SEND_GROUP)
 
-    @task(MIX["read_receipt"])
     def read_receipt(self) -> None:
         if self.newest_unread is None:
             return
@@ -213,12 +227,10 @@ class StaffMember(MatrixUser):
         self.newest_unread = None
         self.client.post(f"/_matrix/client/v3/rooms/{quote(room_id)}/receipt/m.read/{quote(event_id)}", json={}, headers=self.auth(), name="read receipt")
 
-    @task(MIX["read_info"])
     def read_info(self) -> None:
         path = f"/_matrix/client/v3/rooms/{quote(plan().info_room_id)}/messages?dir=b&limit={INFO_PAGE}"
         self.client.get(path, headers=self.auth(), name="INFO /messages")
 
-    @task(MIX["gcmeet_token"])
     def gcmeet_token(self) -> None:
         openid = self.client.post(f"/_matrix/client/v3/user/{quote(self.account.user_id)}/openid/request_token", json={}, headers=self.auth(), name="openid token")
         if openid.status_code == 200:
