@@ -26,6 +26,7 @@ from synapse_modules.public_channels.config import PublicChannelsConfig, parse_p
 from synapse_modules.public_channels.service import ChannelService
 from synapse_modules.public_channels.servlets import ChannelsResource
 from synapse_modules.public_channels.store import ChannelStore
+from synapse_modules.public_channels.synapse_adapter import install_typing_filter
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class PublicChannels:
         )
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
+        if install_typing_filter(api, self.passes_typing_on):
+            logger.info("Typing in channels is %s", "passed on" if config.deliver_typing else "not passed on")
         # The background-tasks process (the main one by default) creates INFO, drains the queue of
         # joins owed since registration and sweeps periodically for anyone still missing from INFO.
         if api.should_run_background_tasks():
@@ -116,6 +119,15 @@ class PublicChannels:
             logger.exception("The INFO sweep failed; it runs again in %d s", INFO_SWEEP_INTERVAL_MS // 1000)
 
     # --- the rules -------------------------------------------------------------
+
+    async def passes_typing_on(self, room_id: str) -> bool:
+        try:
+            state = await self._api.get_room_state(room_id, [(CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY)])
+            in_channel = (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY) in state
+        except Exception:
+            logger.exception("Could not tell whether %s is a channel; passing typing on", room_id)
+            return True  # typing carries no rights: on doubt, behave as stock Synapse
+        return rules.passes_typing_on(in_channel, self._config.deliver_typing)
 
     async def check_event_allowed(self, event: EventBase, state: StateMap[EventBase]) -> tuple[bool, dict | None]:
         try:

@@ -1,0 +1,26 @@
+"""Typing in channels: the rule and its setting (docs/capacity.md)."""
+
+from __future__ import annotations
+
+import pytest
+from synapse.module_api.errors import ConfigError
+
+from synapse_modules.public_channels.config import parse_public_channels_config
+from synapse_modules.public_channels.rules import passes_typing_on
+
+
+def test_typing_in_a_channel_is_not_passed_on_by_default() -> None:
+    assert not passes_typing_on(in_channel=True, deliver_typing=parse_public_channels_config({}).deliver_typing)
+
+
+def test_typing_outside_channels_is_always_passed_on() -> None:
+    assert passes_typing_on(in_channel=False, deliver_typing=False)
+
+
+def test_operator_may_pass_typing_on_in_channels() -> None:
+    assert passes_typing_on(in_channel=True, deliver_typing=parse_public_channels_config({"deliver_typing": True}).deliver_typing)
+
+
+def test_deliver_typing_must_be_true_or_false() -> None:
+    with pytest.raises(ConfigError, match="deliver_typing"):
+        parse_public_channels_config({"deliver_typing": "no"})
