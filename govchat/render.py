@@ -229,7 +229,7 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
     public_channels = [
         {
             "name": "synapse_modules.public_channels.PublicChannels",
-            "config": {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic", "deliver_typing")},
+            "config": {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic", "deliver_typing", "share_presence")},
         }
     ] if channels["enabled"] else []
     applications = {

@@ -26,7 +26,11 @@ from synapse_modules.public_channels.config import PublicChannelsConfig, parse_p
 from synapse_modules.public_channels.service import ChannelService
 from synapse_modules.public_channels.servlets import ChannelsResource
 from synapse_modules.public_channels.store import ChannelStore
-from synapse_modules.public_channels.synapse_adapter import install_typing_filter
+from synapse_modules.public_channels.synapse_adapter import (
+    exclude_from_presence,
+    install_typing_filter,
+    presence_exclusion_works,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ START_UP_ATTEMPTS = 60
 JOIN_QUEUE_INTERVAL_MS = 1_000
 INFO_SWEEP_JOB = "info_sweep"
 INFO_SWEEP_INTERVAL_MS = 10 * 60_000
+PRESENCE_REFRESH_MS = 60_000
 
 
 class PublicChannels:
@@ -53,6 +58,7 @@ class PublicChannels:
         api.register_third_party_rules_callbacks(
             check_event_allowed=self.check_event_allowed,
             on_create_room=self.on_create_room,
+            on_new_event=self.on_new_event,
         )
         api.register_spam_checker_callbacks(
             user_may_publish_room=self.user_may_publish_room,
@@ -62,6 +68,12 @@ class PublicChannels:
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
         if install_typing_filter(api, self.passes_typing_on):
             logger.info("Typing in channels is %s", "passed on" if config.deliver_typing else "not passed on")
+        # Every process routes and shows presence, so every process keeps the channels out of it.
+        if not config.share_presence and presence_exclusion_works(api):
+            api.delayed_background_call(1_000, self._hide_channels_from_presence, desc="govchat_channels_presence")
+            api.looping_background_call(
+                self._hide_channels_from_presence, PRESENCE_REFRESH_MS, desc="govchat_channels_presence", run_on_all_instances=True
+            )
         # The background-tasks process (the main one by default) creates INFO, drains the queue of
         # joins owed since registration and sweeps periodically for anyone still missing from INFO.
         if api.should_run_background_tasks():
@@ -119,6 +131,18 @@ class PublicChannels:
             logger.exception("The INFO sweep failed; it runs again in %d s", INFO_SWEEP_INTERVAL_MS // 1000)
 
     # --- the rules -------------------------------------------------------------
+
+    async def _hide_channels_from_presence(self) -> None:
+        try:
+            channels = await self.service.channel_room_ids()
+            exclude_from_presence(self._api, rules.rooms_hidden_from_presence(channels, self._config.share_presence))
+        except Exception:
+            logger.exception("Could not refresh the channels hidden from presence; trying again in %d s", PRESENCE_REFRESH_MS // 1000)
+
+    async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
+        # Runs on every process: a new channel (INFO at first start) leaves presence at once, not at the next refresh.
+        if event.type == CHANNEL_MARKER_EVENT_TYPE and not self._config.share_presence and presence_exclusion_works(self._api):
+            await self._hide_channels_from_presence()
 
     async def passes_typing_on(self, room_id: str) -> bool:
         try:

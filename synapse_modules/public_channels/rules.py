@@ -268,3 +268,8 @@ def passes_typing_on(in_channel: bool, deliver_typing: bool) -> bool:
     every member, so by default (`channels.deliver_typing: false`) it goes nowhere.
     """
     return deliver_typing or not in_channel
+
+
+def rooms_hidden_from_presence(channel_room_ids: list[str], share_presence: bool) -> frozenset[str]:
+    """Rooms whose sharing does not share online status: every channel, unless the operator shares it."""
+    return frozenset() if share_presence else frozenset(channel_room_ids)

@@ -1,11 +1,18 @@
-"""Typing in channels, at Synapse's typing writer (written against Synapse 1.163).
+"""Typing and presence in channels, where Synapse has no module callback (written against Synapse 1.163).
 
+Typing:
 Synapse offers modules no callback for typing notifications, so GovChat wraps the
 typing writer handler's `started_typing` on the one process that writes the typing
 stream (the main process, or the stream writer on the worker layout): in a channel the
 request is answered 200 and the notification is not passed on, elsewhere Synapse's
 own handler runs unchanged. `install_typing_filter` checks the method's signature
 first (the start-up self-test) and leaves Synapse untouched if an upgrade changed it.
+
+Presence: Synapse's `exclude_rooms_from_presence` (room IDs in homeserver.yaml, read
+once at start) is the frozenset `_rooms_to_exclude_from_presence` of the presence handler
+(routing: whose waiting /sync an online-status change wakes) and of the presence event
+source (what a /sync shows). Every process sets both to the configured rooms plus the
+channels, refreshed periodically, since channels are created while Synapse runs.
 """
 
 from __future__ import annotations
@@ -46,3 +53,25 @@ def install_typing_filter(api: ModuleApi, passes_on: Callable[[str], Awaitable[b
 
     handler.started_typing = started_typing
     return True
+
+
+def presence_holders(api: ModuleApi) -> list[Any]:
+    """The objects that hold Synapse's set of rooms excluded from presence on this process."""
+    hs = api._hs
+    return [hs.get_presence_handler(), hs.get_event_sources().sources.presence]
+
+
+def presence_exclusion_works(api: ModuleApi) -> bool:
+    """The start-up self-test: both holders carry the frozenset this adapter replaces."""
+    try:
+        return all(isinstance(getattr(holder, "_rooms_to_exclude_from_presence", None), frozenset) for holder in presence_holders(api))
+    except Exception:
+        logger.exception("Synapse's presence classes changed: channels share presence")
+        return False
+
+
+def exclude_from_presence(api: ModuleApi, room_ids: frozenset[str]) -> None:
+    """Synapse's own `exclude_rooms_from_presence` plus `room_ids`, on this process."""
+    excluded = frozenset(api._hs.config.server.rooms_to_exclude_from_presence) | room_ids
+    for holder in presence_holders(api):
+        holder._rooms_to_exclude_from_presence = excluded

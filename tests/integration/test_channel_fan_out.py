@@ -1,6 +1,8 @@
-"""Typing in channels is not passed on (channels.deliver_typing: false, the default): in a
-channel of many members one member's typing would wake every member's waiting /sync.
-Typing in ordinary rooms reaches the other members as in stock Synapse (R5.2, docs/capacity.md)."""
+"""What one member does in a channel does not reach every other member: typing is not passed on
+(channels.deliver_typing: false) and sharing a channel does not share online status
+(channels.share_presence: false), since in a channel of many members either would wake every
+member's waiting /sync. In ordinary rooms both reach the other members as in stock Synapse
+(R5.2, docs/capacity.md)."""
 
 from __future__ import annotations
 
@@ -70,3 +72,39 @@ def test_owner_typing_in_a_channel_does_not_reach_members(govchat: GovChatServer
     seen = typing_seen_by(govchat, reader, since, until_typing_in=control)
     assert owner.user_id in seen[control]
     assert owner.user_id not in seen.get(channel, set())
+
+
+def presence_seen_by(server: GovChatServer, reader: User, since: str, until_online: str) -> set[str]:
+    """Whose presence the reader's /sync shows, up to the first sync that shows `until_online`'s.
+
+    Presence is one ordered stream, so an update made earlier is in that sync or before it."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + SYNC_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        filter_json = quote('{"room":{"timeline":{"limit":1}},"event_fields":["type","sender","content","' + uuid.uuid4().hex + '"]}')
+        body: dict[str, Any] = server.client_api(
+            "GET", f"/sync?since={since}&timeout=2000&set_presence=offline&filter={filter_json}", reader.access_token
+        ).json()
+        since = body["next_batch"]
+        seen |= {event["sender"] for event in body.get("presence", {}).get("events", []) if event.get("type") == "m.presence"}
+        if until_online in seen:
+            return seen
+    raise AssertionError(f"{until_online}'s presence did not reach {reader.user_id} within {SYNC_DEADLINE_SECONDS} s")
+
+
+def go_online(server: GovChatServer, user: User) -> None:
+    answer = server.client_api("PUT", f"/presence/{quote(user.user_id)}/status", user.access_token, json={"presence": "online"})
+    assert answer.status_code == 200, answer.text
+
+
+def test_sharing_info_does_not_share_online_status_but_a_group_room_does(govchat: GovChatServer) -> None:
+    in_info_only, reader, in_group = (govchat.register_plain_user() for _ in range(3))
+    info = in_info(govchat, in_info_only)
+    assert in_info(govchat, reader) == info
+    group_room(govchat, in_group, reader)
+    # The reader's first sync may list whoever was online before: start from after it.
+    since = govchat.client_api("GET", "/sync?timeout=0&set_presence=offline", reader.access_token).json()["next_batch"]
+    go_online(govchat, in_info_only)
+    go_online(govchat, in_group)
+    seen = presence_seen_by(govchat, reader, since, until_online=in_group.user_id)
+    assert in_info_only.user_id not in seen
