@@ -16,10 +16,10 @@ through the sizes (1 000, 5 000, 20 000 by default), measuring at each:
   * RSS per process.
 
 Variants:
-  * before:  GovChat before the tuning below (`channels.deliver_typing: true`);
+  * before:  GovChat before the tuning below (`channels: {deliver_typing: true, share_presence: true}`);
   * stock:   the same launcher and layout with `modules: []` (no GovChat module at all)
              and Synapse's `auto_join_rooms: [#info]`, the room created by its owner;
-  * govchat: GovChat as it ships now: typing in channels is not passed on (docs/capacity.md).
+  * govchat: GovChat as it ships now: typing and presence in channels not passed on (docs/capacity.md).
 
 INFO is filled through an application service registered for the bench only (users
 `@fill-*`, no password hashing, `inhibit_login`), 8 threads; stock Synapse's fill users
@@ -98,8 +98,8 @@ AS_TOKEN = "bench-info-scale-as-token"
 FILL_PREFIX = "fill-"
 WOKEN_METRIC = "synapse_notifier_users_woken_by_stream"
 
-# GovChat before this bench's tuning: typing in channels passed on to every member, as in stock Synapse.
-BEFORE_TUNING: dict[str, Any] = {"channels": {"deliver_typing": True}}
+# GovChat before this bench's tuning: typing and online status in channels passed on to every member, as in stock Synapse.
+BEFORE_TUNING: dict[str, Any] = {"channels": {"deliver_typing": True, "share_presence": True}}
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Variant:
 VARIANTS = (
     Variant("before", "GovChat before tuning", settings=BEFORE_TUNING),
     Variant("stock", "stock Synapse auto_join_rooms", stock=True),
-    Variant("govchat", "GovChat (typing in channels not passed on)"),
+    Variant("govchat", "GovChat (typing, presence in channels not passed on)"),
 )
 
 
