@@ -226,7 +226,9 @@ def govchat_modules(settings: Settings, secrets: dict[str, str], gcmeet_key_path
     """Every GovChat Synapse module with its slice of the settings."""
     channels = settings.values["channels"]
     onboarding = settings.values["registration"]["onboarding"]
-    channels_config = {key: channels[key] for key in ("info_mandatory", "info_name", "info_topic")}
+    channels_config = {
+        key: channels[key] for key in ("info_mandatory", "info_name", "info_topic", "deliver_typing", "share_presence")
+    }
     public_channels = [
         {"name": "synapse_modules.public_channels.PublicChannels", "config": channels_config}
     ] if channels["enabled"] else []

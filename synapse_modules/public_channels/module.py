@@ -26,6 +26,11 @@ from synapse_modules.public_channels.config import PublicChannelsConfig, parse_p
 from synapse_modules.public_channels.service import ChannelService
 from synapse_modules.public_channels.servlets import ChannelsResource
 from synapse_modules.public_channels.store import ChannelStore
+from synapse_modules.public_channels.synapse_adapter import (
+    exclude_from_presence,
+    install_typing_filter,
+    presence_exclusion_works,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,7 @@ START_UP_ATTEMPTS = 60
 JOIN_QUEUE_INTERVAL_MS = 1_000
 INFO_SWEEP_JOB = "info_sweep"
 INFO_SWEEP_INTERVAL_MS = 10 * 60_000
+PRESENCE_REFRESH_MS = 60_000
 
 
 class PublicChannels:
@@ -53,6 +59,7 @@ class PublicChannels:
         api.register_third_party_rules_callbacks(
             check_event_allowed=self.check_event_allowed,
             on_create_room=self.on_create_room,
+            on_new_event=self.on_new_event,
         )
         api.register_spam_checker_callbacks(
             user_may_publish_room=self.user_may_publish_room,
@@ -60,6 +67,14 @@ class PublicChannels:
         )
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         api.register_web_resource(f"{GOVCHAT_API_PREFIX}/channels", ChannelsResource(api, self.service))
+        if install_typing_filter(api, self.passes_typing_on):
+            logger.info("Typing in channels is %s", "passed on" if config.deliver_typing else "not passed on")
+        # Every process routes and shows presence, so every process keeps the channels out of it.
+        if not config.share_presence and presence_exclusion_works(api):
+            api.delayed_background_call(1_000, self._hide_channels_from_presence, desc="govchat_channels_presence")
+            api.looping_background_call(
+                self._hide_channels_from_presence, PRESENCE_REFRESH_MS, desc="govchat_channels_presence", run_on_all_instances=True
+            )
         # The background-tasks process (the main one by default) creates INFO, drains the queue of
         # joins owed since registration and sweeps periodically for anyone still missing from INFO.
         # (Registered only there: elsewhere Synapse would log a warning for each looping call.)
@@ -118,6 +133,27 @@ class PublicChannels:
             logger.exception("The INFO sweep failed; it runs again in %d s", INFO_SWEEP_INTERVAL_MS // 1000)
 
     # --- the rules -------------------------------------------------------------
+
+    async def _hide_channels_from_presence(self) -> None:
+        try:
+            channels = await self.service.channel_room_ids()
+            exclude_from_presence(self._api, rules.rooms_hidden_from_presence(channels, self._config.share_presence))
+        except Exception:
+            logger.exception("Could not refresh the channels hidden from presence; trying again in %d s", PRESENCE_REFRESH_MS // 1000)
+
+    async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
+        # Runs on every process: a new channel (INFO at first start) leaves presence at once, not at the next refresh.
+        if event.type == CHANNEL_MARKER_EVENT_TYPE and not self._config.share_presence and presence_exclusion_works(self._api):
+            await self._hide_channels_from_presence()
+
+    async def passes_typing_on(self, room_id: str) -> bool:
+        try:
+            state = await self._api.get_room_state(room_id, [(CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY)])
+            in_channel = (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY) in state
+        except Exception:
+            logger.exception("Could not tell whether %s is a channel; passing typing on", room_id)
+            return True  # typing carries no rights: on doubt, behave as stock Synapse
+        return rules.passes_typing_on(in_channel, self._config.deliver_typing)
 
     async def check_event_allowed(self, event: EventBase, state: StateMap[EventBase]) -> tuple[bool, dict | None]:
         try:

@@ -259,3 +259,17 @@ def may_create_alias(user_is_admin: bool, user_is_system: bool) -> bool:
     """Room addresses (#name:server) are how people find official channels; letting
     anyone claim one would let them pass a room off as official (#info-rasmi)."""
     return user_is_admin or user_is_system
+
+
+def passes_typing_on(in_channel: bool, deliver_typing: bool) -> bool:
+    """Whether a typing notification reaches the room's members.
+
+    In a channel only owners post, and one member's typing wakes the waiting /sync of
+    every member, so by default (`channels.deliver_typing: false`) it goes nowhere.
+    """
+    return deliver_typing or not in_channel
+
+
+def rooms_hidden_from_presence(channel_room_ids: list[str], share_presence: bool) -> frozenset[str]:
+    """Rooms whose sharing does not share online status: every channel, unless the operator shares it."""
+    return frozenset() if share_presence else frozenset(channel_room_ids)

@@ -295,6 +295,9 @@ class ChannelService:
 
     # --- reading --------------------------------------------------------------
 
+    async def channel_room_ids(self) -> list[str]:
+        return await self._store.channel_room_ids()
+
     async def list_channels(self) -> list[dict[str, Any]]:
         channels = []
         for room_id in await self._store.channel_room_ids():
