@@ -10,9 +10,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_the_editable_install_prints_no_build_warnings(tmp_path: Path) -> None:
-    # The same install the Makefile does, into a throwaway prefix so the test's own environment is untouched.
+    # The same install the Makefile does, into a throwaway prefix; --ignore-installed, or pip would first
+    # uninstall GovChat from the running venv and every later test would lose it.
     answer = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--editable", str(PROJECT), "--prefix", str(tmp_path)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-installed", "--editable", str(PROJECT), "--prefix", str(tmp_path)],
         capture_output=True, text=True, timeout=240, cwd=tmp_path,
     )
     assert answer.returncode == 0, answer.stderr
