@@ -143,8 +143,10 @@ class PublicChannels:
 
     async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
         # Runs on every process: a new channel (INFO at first start) leaves presence at once, not at the next refresh.
+        # Synapse calls this in the sending request's log context and does not wait for it: the refresh runs as a
+        # background process of its own, or its database read would resume in a context that has already ended.
         if event.type == CHANNEL_MARKER_EVENT_TYPE and not self._config.share_presence and presence_exclusion_works(self._api):
-            await self._hide_channels_from_presence()
+            self._api.run_as_background_process("govchat_channels_presence", self._hide_channels_from_presence)
 
     async def passes_typing_on(self, room_id: str) -> bool:
         try:
