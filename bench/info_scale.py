@@ -38,9 +38,6 @@ import argparse
 import json
 import math
 import os
-import shutil
-import signal
-import sys
 import tempfile
 import threading
 import time
@@ -73,7 +70,9 @@ from bench.scale_out_bench import (
     free_port_block,
     ms,
     outside_cluster,
+    parse_bench_arguments,
     register_with_secret,
+    remove_scratch,
     send_path,
 )
 from bench.synapse_only import BenchError
@@ -437,8 +436,13 @@ class SyncCrowd:
 # --- report -------------------------------------------------------------------------------
 
 
-def print_report(results: dict[str, list[SizeResult]]) -> None:
+def each_result(results: dict[str, list[SizeResult]]) -> list[tuple[str, SizeResult]]:
+    """(variant label, result) for every measured size, in the order measured."""
     labels = {variant.key: variant.label for variant in VARIANTS}
+    return [(labels[key], result) for key, rows in results.items() for result in rows]
+
+
+def print_report(results: dict[str, list[SizeResult]]) -> None:
     print()
     print(f"Loopback, {os.cpu_count()} cores (shared), worker layout ({CLIENT_WORKERS} client workers), PostgreSQL; latencies in ms.")
     print()
@@ -446,43 +450,39 @@ def print_report(results: dict[str, list[SizeResult]]) -> None:
     print()
     print("| variant | INFO members | filled in | register+join p50 | p99 | post request p50 | p99 | post -> sync p50 | p99 | n | CPU s / post | DB rows / post |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for key, rows in results.items():
-        for r in rows:
-            rows_total = sum(r.rows_per_post.values())
-            print(
-                f"| {labels[key]} | {r.size} | {r.fill_seconds:.0f} s | {ms(r.register_join.p(50))} | {ms(r.register_join.p(99))} "
-                f"| {ms(r.post_request.p(50))} | {ms(r.post_request.p(99))} | {ms(r.post_to_sync.p(50))} | {ms(r.post_to_sync.p(99))} "
-                f"| {len(r.post_to_sync.latencies)} | {r.cpu_per_post:.3f} | {rows_total:.0f} |"
-            )
+    for label, r in each_result(results):
+        rows_total = sum(r.rows_per_post.values())
+        print(
+            f"| {label} | {r.size} | {r.fill_seconds:.0f} s | {ms(r.register_join.p(50))} | {ms(r.register_join.p(99))} "
+            f"| {ms(r.post_request.p(50))} | {ms(r.post_request.p(99))} | {ms(r.post_to_sync.p(50))} | {ms(r.post_to_sync.p(99))} "
+            f"| {len(r.post_to_sync.latencies)} | {r.cpu_per_post:.3f} | {rows_total:.0f} |"
+        )
     print()
     print("### Rows inserted per owner post, by table (PostgreSQL n_tup_ins)")
     print()
     print("| variant | INFO members | tables |")
     print("| --- | ---: | --- |")
-    for key, rows in results.items():
-        for r in rows:
-            tables = ", ".join(f"{table} {count:.1f}" for table, count in list(r.rows_per_post.items())[:8])
-            print(f"| {labels[key]} | {r.size} | {tables} |")
+    for label, r in each_result(results):
+        tables = ", ".join(f"{table} {count:.1f}" for table, count in list(r.rows_per_post.items())[:8])
+        print(f"| {label} | {r.size} | {tables} |")
     print()
     print(f"### /sync wake-ups ({WOKEN_METRIC}, all processes) per action, {SAMPLED_MEMBERS - 1} members waiting in /sync")
     print()
     print("| variant | INFO members | action | users woken, by stream |")
     print("| --- | ---: | --- | --- |")
-    for key, rows in results.items():
-        for r in rows:
-            for action, streams in r.woken.items():
-                text = ", ".join(f"{stream} {count:.0f}" for stream, count in sorted(streams.items())) or "none"
-                print(f"| {labels[key]} | {r.size} | {action} | {text} |")
+    for label, r in each_result(results):
+        for action, streams in r.woken.items():
+            text = ", ".join(f"{stream} {count:.0f}" for stream, count in sorted(streams.items())) or "none"
+            print(f"| {label} | {r.size} | {action} | {text} |")
     print()
     print("### RSS per process (MB, after the owner posts)")
     print()
     names = sorted({name for rows in results.values() for r in rows for name in r.use if not name.startswith("bench")})
     print("| variant | INFO members | " + " | ".join(names) + " |")
     print("| --- | ---: |" + " ---: |" * len(names))
-    for key, rows in results.items():
-        for r in rows:
-            cells = [f"{r.use[name].rss_kb / 1024:.0f}" if name in r.use else "" for name in names]
-            print(f"| {labels[key]} | {r.size} | " + " | ".join(cells) + " |")
+    for label, r in each_result(results):
+        cells = [f"{r.use[name].rss_kb / 1024:.0f}" if name in r.use else "" for name in names]
+        print(f"| {label} | {r.size} | " + " | ".join(cells) + " |")
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -493,10 +493,7 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(str(size) for size in DEFAULT_SIZES), help="INFO sizes, ascending")
     parser.add_argument("--only", default=",".join(variant.key for variant in VARIANTS), help="variants to run, in this order")
     parser.add_argument("--keep", action="store_true", help="keep the data directories and PostgreSQL clusters")
-    arguments = parser.parse_args()
-    if harness.LAYOUT != "single":
-        parser.error("unset GOVCHAT_TEST_LAYOUT: the bench chooses the layout itself")
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    arguments = parse_bench_arguments(parser)
     sizes = sorted(int(size) for size in arguments.sizes.split(","))
     variants = {variant.key: variant for variant in VARIANTS}
     wanted = [key.strip() for key in arguments.only.split(",") if key.strip()]
@@ -523,12 +520,7 @@ def main() -> None:
         print_report(results)
         raise
     finally:
-        if keep:
-            print(f"kept {scratch} " + " ".join(str(cluster) for cluster in clusters), flush=True)
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-            for cluster in clusters:
-                shutil.rmtree(cluster, ignore_errors=True)
+        remove_scratch(scratch, clusters, keep)
 
 
 if __name__ == "__main__":

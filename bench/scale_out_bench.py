@@ -813,16 +813,32 @@ def where_the_cost_goes(results: list[Results]) -> str:
 # --- main ---------------------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small samples, a couple of minutes in all")
-    parser.add_argument("--only", default=",".join(spec.key for spec in LAYOUTS), help="comma-separated layouts to run, in this order")
-    parser.add_argument("--keep", action="store_true", help="keep the data directories (logs) and PostgreSQL clusters")
+def remove_scratch(scratch: Path, clusters: list[Path], keep: bool) -> None:
+    """A bench's data directories and the PostgreSQL clusters kept outside them removed, or named if kept."""
+    if keep:
+        print(f"kept {scratch} " + " ".join(str(cluster) for cluster in clusters), flush=True)
+        return
+    shutil.rmtree(scratch, ignore_errors=True)
+    for cluster in clusters:
+        shutil.rmtree(cluster, ignore_errors=True)
+
+
+def parse_bench_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The arguments of a bench that chooses its layouts itself."""
     arguments = parser.parse_args()
     if harness.LAYOUT != "single":
         parser.error("unset GOVCHAT_TEST_LAYOUT: the bench chooses each layout itself")
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the server under test is stopped too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    return arguments
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small samples, a couple of minutes in all")
+    parser.add_argument("--only", default=",".join(spec.key for spec in LAYOUTS), help="comma-separated layouts to run, in this order")
+    parser.add_argument("--keep", action="store_true", help="keep the data directories (logs) and PostgreSQL clusters")
+    arguments = parse_bench_arguments(parser)
     specs = {spec.key: spec for spec in LAYOUTS}
     wanted = [key.strip() for key in arguments.only.split(",") if key.strip()]
     unknown = [key for key in wanted if key not in specs]
@@ -850,12 +866,7 @@ def main() -> None:
         keep = True  # the logs say what went wrong; an interruption (Ctrl-C, SIGTERM) removes everything
         raise
     finally:
-        if keep:
-            print(f"kept {scratch} " + " ".join(str(cluster) for cluster in clusters), flush=True)
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-            for cluster in clusters:
-                shutil.rmtree(cluster, ignore_errors=True)
+        remove_scratch(scratch, clusters, keep)
     print_report(results, sizes)
 
 

@@ -48,30 +48,30 @@ def group_room(server: GovChatServer, creator: User, other: User) -> str:
     return room_id
 
 
+def assert_typing_reaches_the_group_room_only(server: GovChatServer, typist: User, reader: User, channel: str) -> None:
+    """The typist types in the channel and in a group room shared with the reader (the control): the reader's
+    /sync shows the group room's typing, and none in the channel."""
+    control = group_room(server, typist, reader)
+    since = server.client_api("GET", "/sync?timeout=0", reader.access_token).json()["next_batch"]
+    start_typing(server, typist, channel)
+    start_typing(server, typist, control)
+    seen = typing_seen_by(server, reader, since, until_typing_in=control)
+    assert typist.user_id in seen[control]
+    assert typist.user_id not in seen.get(channel, set())
+
+
 def test_typing_in_info_does_not_reach_other_members(govchat: GovChatServer) -> None:
     typist, reader = govchat.register_plain_user(), govchat.register_plain_user()
     info = in_info(govchat, typist)
     assert in_info(govchat, reader) == info
-    control = group_room(govchat, typist, reader)
-    since = govchat.client_api("GET", "/sync?timeout=0", reader.access_token).json()["next_batch"]
-    start_typing(govchat, typist, info)
-    start_typing(govchat, typist, control)
-    seen = typing_seen_by(govchat, reader, since, until_typing_in=control)
-    assert typist.user_id in seen[control]
-    assert typist.user_id not in seen.get(info, set())
+    assert_typing_reaches_the_group_room_only(govchat, typist, reader, info)
 
 
 def test_owner_typing_in_a_channel_does_not_reach_members(govchat: GovChatServer, admin: User) -> None:
     owner, reader = govchat.register_plain_user(), govchat.register_plain_user()
     channel = create_channel(govchat, admin, [owner.user_id])["room_id"]
     assert govchat.client_api("POST", f"/join/{quote(channel)}", reader.access_token, json={}).status_code == 200
-    control = group_room(govchat, owner, reader)
-    since = govchat.client_api("GET", "/sync?timeout=0", reader.access_token).json()["next_batch"]
-    start_typing(govchat, owner, channel)
-    start_typing(govchat, owner, control)
-    seen = typing_seen_by(govchat, reader, since, until_typing_in=control)
-    assert owner.user_id in seen[control]
-    assert owner.user_id not in seen.get(channel, set())
+    assert_typing_reaches_the_group_room_only(govchat, owner, reader, channel)
 
 
 def presence_seen_by(server: GovChatServer, reader: User, since: str, until_online: str) -> set[str]:
