@@ -47,6 +47,9 @@ JOIN_QUEUE_INTERVAL_MS = 1_000
 INFO_SWEEP_JOB = "info_sweep"
 INFO_SWEEP_INTERVAL_MS = 10 * 60_000
 PRESENCE_REFRESH_MS = 60_000
+# At first start INFO is created by the background-tasks process: the others look again this often until it exists.
+PRESENCE_FIRST_LOOK_SECONDS = 2
+PRESENCE_FIRST_LOOKS = 90
 
 
 class PublicChannels:
@@ -59,7 +62,6 @@ class PublicChannels:
         api.register_third_party_rules_callbacks(
             check_event_allowed=self.check_event_allowed,
             on_create_room=self.on_create_room,
-            on_new_event=self.on_new_event,
         )
         api.register_spam_checker_callbacks(
             user_may_publish_room=self.user_may_publish_room,
@@ -70,8 +72,10 @@ class PublicChannels:
         if install_typing_filter(api, self.passes_typing_on):
             logger.info("Typing in channels is %s", "passed on" if config.deliver_typing else "not passed on")
         # Every process routes and shows presence, so every process keeps the channels out of it.
+        # No `on_new_event` for new channels: with any such callback registered, Synapse loads the room's whole
+        # state for every event (every member of INFO); a channel created elsewhere leaves presence at the next refresh.
         if not config.share_presence and presence_exclusion_works(api):
-            api.delayed_background_call(1_000, self._hide_channels_from_presence, desc="govchat_channels_presence")
+            api.delayed_background_call(1_000, self._hide_channels_once_info_exists, desc="govchat_channels_presence")
             api.looping_background_call(
                 self._hide_channels_from_presence, PRESENCE_REFRESH_MS, desc="govchat_channels_presence", run_on_all_instances=True
             )
@@ -134,19 +138,21 @@ class PublicChannels:
 
     # --- the rules -------------------------------------------------------------
 
-    async def _hide_channels_from_presence(self) -> None:
+    async def _hide_channels_from_presence(self) -> int:
+        """The channels (INFO included) out of this process's presence; how many there are, 0 on a failure."""
         try:
             channels = await self.service.channel_room_ids()
             exclude_from_presence(self._api, rules.rooms_hidden_from_presence(channels, self._config.share_presence))
+            return len(channels)
         except Exception:
             logger.exception("Could not refresh the channels hidden from presence; trying again in %d s", PRESENCE_REFRESH_MS // 1000)
+            return 0
 
-    async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
-        # Runs on every process: a new channel (INFO at first start) leaves presence at once, not at the next refresh.
-        # Synapse calls this in the sending request's log context and does not wait for it: the refresh runs as a
-        # background process of its own, or its database read would resume in a context that has already ended.
-        if event.type == CHANNEL_MARKER_EVENT_TYPE and not self._config.share_presence and presence_exclusion_works(self._api):
-            self._api.run_as_background_process("govchat_channels_presence", self._hide_channels_from_presence)
+    async def _hide_channels_once_info_exists(self) -> None:
+        for _ in range(PRESENCE_FIRST_LOOKS):
+            if await self._hide_channels_from_presence() or not self._config.info_mandatory:
+                return
+            await self._api.sleep(PRESENCE_FIRST_LOOK_SECONDS)
 
     async def passes_typing_on(self, room_id: str) -> bool:
         try:
