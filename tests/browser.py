@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webelement import WebElement
 
 from tests.harness import REPO_ROOT
 
@@ -60,3 +62,18 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def page_replaced(page: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    """A WebDriverWait condition: the page `page` (its <html>) was replaced by the next one. Selenium's
+    `staleness_of` expects StaleElementReferenceException only, but Chromium answers "Node with given id does not
+    belong to the document" when asked in the middle of the navigation: either means the old page is gone."""
+
+    def replaced(driver: webdriver.Chrome) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one
+            return True
+        return False
+
+    return replaced

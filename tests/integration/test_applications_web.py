@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import chromium, screenshot
+from tests.browser import chromium, page_replaced, screenshot
 from tests.harness import GovChatServer, User
 from tests.integration.applications_helpers import make_head, official_user
 
@@ -39,7 +39,7 @@ def click_and_wait(driver: webdriver.Chrome, element_id: str) -> None:
     """Click a submit button and wait for the next page to replace this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 10).until(page_replaced(page))
 
 
 def test_channel_application_through_the_web_pages(browser: webdriver.Chrome, govchat: GovChatServer, admin: User) -> None:

@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import chromium, screenshot
+from tests.browser import chromium, page_replaced, screenshot
 from tests.conftest import TEST_SETTINGS
 from tests.harness import GovChatServer, User
 from tests.integration.applications_helpers import act, fetch, make_head, server_notices
@@ -434,14 +434,14 @@ def test_the_queue_through_the_web_pages(server: GovChatServer, admins: tuple[Us
 
         page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, "do-dismiss").click()  # without the required note
-        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+        WebDriverWait(browser, 10).until(page_replaced(page))
         assert "note" in browser.find_element(By.ID, "problem").text
         assert browser.find_element(By.ID, "state").text == "new"
 
         browser.find_element(By.ID, "note").send_keys("Mesej lucah / Obscene message")
         page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, "do-remove").click()
-        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+        WebDriverWait(browser, 10).until(page_replaced(page))
         assert browser.find_element(By.ID, "state").text == "acted_on"
         assert "removed" in browser.find_element(By.ID, "audit").text
         browser.execute_script("document.getElementById('audit').scrollIntoView()")
