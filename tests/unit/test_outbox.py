@@ -45,6 +45,15 @@ def database(tmp_path: Path) -> Path:
     return path
 
 
+def outbox_on_a_clock(database: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FakeProcess, outbox.Outbox, list[int]]:
+    """The main process's outbox, with the time it reads in `clock[0]` (advance it to pass a back-off)."""
+    main = FakeProcess(database)
+    box = outbox.Outbox(main)  # type: ignore[arg-type]
+    clock = [10_000_000]
+    monkeypatch.setattr(outbox, "now_ms", lambda: clock[0])
+    return main, box, clock
+
+
 def test_retry_delay_doubles_up_to_fifteen_minutes() -> None:
     assert [outbox.retry_delay_ms(n) for n in (1, 2, 3, 4)] == [5_000, 10_000, 20_000, 40_000]
     assert outbox.retry_delay_ms(50) == outbox.MAX_RETRY_MS == 15 * 60_000
@@ -81,10 +90,7 @@ def test_a_worker_queues_and_the_main_process_delivers(database: Path) -> None:
 
 
 def test_a_failed_mail_waits_for_its_back_off_then_arrives_once(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    main = FakeProcess(database)
-    box = outbox.Outbox(main)  # type: ignore[arg-type]
-    clock = [10_000_000]
-    monkeypatch.setattr(outbox, "now_ms", lambda: clock[0])
+    main, box, clock = outbox_on_a_clock(database, monkeypatch)
     main.mail_fails = True
     asyncio.run(box.enqueue([outbox.mail("ali@jpa.gov.my", "s", "h", "t")]))
     pending = asyncio.run(box.listing(10))["pending"]
@@ -101,10 +107,7 @@ def test_a_failed_mail_waits_for_its_back_off_then_arrives_once(database: Path, 
 
 
 def test_a_given_up_mail_retried_by_an_administrator_is_delivered_once(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    main = FakeProcess(database)
-    box = outbox.Outbox(main)  # type: ignore[arg-type]
-    clock = [10_000_000]
-    monkeypatch.setattr(outbox, "now_ms", lambda: clock[0])
+    main, box, clock = outbox_on_a_clock(database, monkeypatch)
     main.mail_fails = True
     [item_id] = asyncio.run(box.enqueue([outbox.mail("ali@jpa.gov.my", "s", "h", "t")]))
     clock[0] += outbox.GIVE_UP_AFTER_MS
@@ -121,10 +124,7 @@ def test_a_given_up_mail_retried_by_an_administrator_is_delivered_once(database:
 
 
 def test_a_pending_item_retried_is_delivered_now_not_after_its_back_off(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    main = FakeProcess(database)
-    box = outbox.Outbox(main)  # type: ignore[arg-type]
-    clock = [10_000_000]
-    monkeypatch.setattr(outbox, "now_ms", lambda: clock[0])
+    main, box, clock = outbox_on_a_clock(database, monkeypatch)
     main.mail_fails = True
     [item_id] = asyncio.run(box.enqueue([outbox.mail("ali@jpa.gov.my", "s", "h", "t")]))
     main.mail_fails = False
