@@ -155,6 +155,8 @@ class PublicChannels:
             await self._api.sleep(PRESENCE_FIRST_LOOK_SECONDS)
 
     async def passes_typing_on(self, room_id: str) -> bool:
+        if self._config.deliver_typing:  # every typing notification passes: no state look-up on its path
+            return True
         try:
             state = await self._api.get_room_state(room_id, [(CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY)])
             in_channel = (CHANNEL_MARKER_EVENT_TYPE, CHANNEL_MARKER_STATE_KEY) in state
