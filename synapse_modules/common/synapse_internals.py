@@ -11,19 +11,29 @@ new account, R1.4) and keeps messages as records (no erasure).
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from synapse.api.constants import EventTypes
 from synapse.handlers.auth import AuthHandler
 from synapse.handlers.deactivate_account import DeactivateAccountHandler
 from synapse.handlers.room_member import RoomMemberHandler
 from synapse.module_api import ModuleApi
+from synapse.module_api.callbacks.third_party_event_rules_callbacks import ThirdPartyEventRulesModuleApiCallbacks
 from synapse.module_api.errors import ConfigError
 from synapse.server_notices.server_notices_manager import ServerNoticesManager
 from synapse.storage.engines._base import IsolationLevel
 from synapse.types import UserID, create_requester
+from synapse.types.state import StateFilter
 
 from govchat import schema
+
+if TYPE_CHECKING:
+    from synapse.events import EventBase
+
+logger = logging.getLogger(__name__)
 
 PINNED_SYNAPSE = "1.163"
 
@@ -76,7 +86,13 @@ def require_columns(api: ModuleApi, module: str, adapter: str, tables: Mapping[s
         raise SynapseInternalMissing(missing_message(module, f"{missing} in its database", adapter))
 
 
-HOMESERVER_GETTERS = ("get_server_notices_manager", "get_deactivate_account_handler", "get_room_member_handler", "get_auth_handler")
+HOMESERVER_GETTERS = (
+    "get_server_notices_manager",
+    "get_deactivate_account_handler",
+    "get_room_member_handler",
+    "get_auth_handler",
+    "get_module_api_callbacks",
+)
 
 
 def self_test(api: ModuleApi) -> None:
@@ -96,6 +112,8 @@ def self_test(api: ModuleApi) -> None:
             ("RoomMemberHandler", RoomMemberHandler, "update_membership"),
             ("AuthHandler", AuthHandler, "delete_access_token"),
             ("IsolationLevel", IsolationLevel, "READ_COMMITTED"),
+            ("ThirdPartyEventRulesModuleApiCallbacks", ThirdPartyEventRulesModuleApiCallbacks, "check_event_allowed"),
+            ("StateFilter", StateFilter, "freeze"),
         ],
     )
 
@@ -151,3 +169,72 @@ def database_config(api: ModuleApi) -> dict[str, Any]:
 # requests update at once (the daily submission limit) needs READ COMMITTED, which
 # `run_db_interaction(..., isolation_level=...)` accepts but only as Synapse's internal enum.
 READ_COMMITTED = IsolationLevel.READ_COMMITTED
+
+
+# --- check_event_allowed sees the state the rules read, not every member -------------
+
+# Synapse hands every `check_event_allowed` callback the room's whole state, loading one
+# event per member for every event in the room: in INFO (every user) that is the whole
+# staff list per post, per join, per redaction. GovChat's callbacks read only the room's
+# settings (every non-member state event: create, power levels, join rules, the channel
+# marker...) and the memberships of the users an event is about, so Synapse is given a
+# context that answers only those: the sender, the member event's subject and, for a
+# redaction, the member whose event it redacts. Synapse keeps member and non-member state
+# in separate caches, so this look-up does not grow with the room.
+EVENT_RULES_PARAMETERS = ["event", "context"]
+
+
+class _StateTheRulesRead:
+    """An event context whose `get_prev_state_ids` answers the settings and the named members only."""
+
+    def __init__(self, context: Any, members: frozenset[str]) -> None:
+        self._context = context
+        self._filter = StateFilter.freeze({EventTypes.Member: members}, include_others=True)
+
+    async def get_prev_state_ids(self, state_filter: StateFilter | None = None) -> Any:
+        # Synapse asks for "everything" (no filter); a narrower question is answered as asked.
+        return await self._context.get_prev_state_ids(self._filter if state_filter is None else state_filter)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+async def members_an_event_is_about(store: Any, event: EventBase) -> frozenset[str]:
+    members = {event.sender}
+    if event.type == EventTypes.Member:
+        members.add(event.state_key)
+    redacts = event.redacts if event.type == EventTypes.Redaction else None
+    if isinstance(redacts, str):
+        target = await store.get_event(redacts, allow_none=True, allow_rejected=True)
+        if target is not None and target.room_id == event.room_id and target.type == EventTypes.Member and target.is_state():
+            members.add(target.state_key)
+    return frozenset(members)
+
+
+def event_rules_callbacks(api: ModuleApi) -> Any:
+    return api._hs.get_module_api_callbacks().third_party_event_rules
+
+
+def event_rules_wrappable(api: ModuleApi) -> bool:
+    """The start-up self-test of `pass_only_the_state_the_rules_read`."""
+    callbacks = event_rules_callbacks(api)
+    return list(inspect.signature(callbacks.check_event_allowed).parameters) == EVENT_RULES_PARAMETERS
+
+
+def pass_only_the_state_the_rules_read(api: ModuleApi) -> bool:
+    """Wrap Synapse's `check_event_allowed` on this process (once); True if it is wrapped."""
+    callbacks = event_rules_callbacks(api)
+    if getattr(callbacks, "_govchat_state_the_rules_read", False):
+        return True
+    if not event_rules_wrappable(api):
+        logger.error("Synapse's check_event_allowed changed: GovChat's event rules get the room's whole state")
+        return False
+    original = callbacks.check_event_allowed
+    store = callbacks.store
+
+    async def check_event_allowed(event: EventBase, context: Any) -> Any:
+        return await original(event, _StateTheRulesRead(context, await members_an_event_is_about(store, event)))
+
+    callbacks.check_event_allowed = check_event_allowed
+    callbacks._govchat_state_the_rules_read = True
+    return True

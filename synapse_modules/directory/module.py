@@ -26,6 +26,7 @@ from govchat.emails import Accepted
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.registration_gates import Verdict, add_email_gate
 from synapse_modules.common.schema_check import require_schema
+from synapse_modules.common.synapse_internals import pass_only_the_state_the_rules_read
 from synapse_modules.directory import ldap_directory, rules, synapse_adapter
 from synapse_modules.directory.config import (
     DirectoryAgency,
@@ -74,6 +75,7 @@ class GovChatDirectory:
             on_add_user_third_party_identifier=self.on_add_user_third_party_identifier,
             check_event_allowed=self.check_event_allowed,
         )
+        pass_only_the_state_the_rules_read(api)  # so INFO's rules do not load every member per event
         synapse_adapter.install(self.name_change_refusal)
         # Only on the process configured for background tasks (elsewhere Synapse would log a warning).
         if api.should_run_background_tasks():

@@ -12,6 +12,7 @@ from synapse.module_api import ModuleApi
 from synapse.types import StateMap
 from twisted.internet.defer import CancelledError
 
+from synapse_modules.common.synapse_internals import pass_only_the_state_the_rules_read
 from synapse_modules.edit_window import synapse_adapter
 from synapse_modules.edit_window.config import EditWindowConfig, parse_edit_window_config
 from synapse_modules.edit_window.rule import (
@@ -45,6 +46,7 @@ class EditWindow:
         # check_event_allowed (not the spam checker) because a refusal raised from
         # it reaches the client as is: M_FORBIDDEN with GovChat's own sentence.
         api.register_third_party_rules_callbacks(check_event_allowed=self.check_event_allowed)
+        pass_only_the_state_the_rules_read(api)  # so INFO's rules do not load every member per event
         synapse_adapter.refuse_self_erasure(may_erase_on_deactivation, SELF_ERASURE_REFUSED)
 
     @staticmethod

@@ -21,6 +21,7 @@ from synapse_modules.common.channels import CHANNEL_MARKER_EVENT_TYPE, CHANNEL_M
 from synapse_modules.common.http import GOVCHAT_API_PREFIX
 from synapse_modules.common.jobs import JobBusy, run_exclusive
 from synapse_modules.common.schema_check import require_schema
+from synapse_modules.common.synapse_internals import pass_only_the_state_the_rules_read
 from synapse_modules.public_channels import rules, synapse_adapter
 from synapse_modules.public_channels.config import PublicChannelsConfig, parse_public_channels_config
 from synapse_modules.public_channels.service import ChannelService
@@ -63,6 +64,7 @@ class PublicChannels:
             check_event_allowed=self.check_event_allowed,
             on_create_room=self.on_create_room,
         )
+        pass_only_the_state_the_rules_read(api)  # so INFO's rules do not load every member per event
         api.register_spam_checker_callbacks(
             user_may_publish_room=self.user_may_publish_room,
             user_may_create_room_alias=self.user_may_create_room_alias,

@@ -49,6 +49,13 @@ def put_state(server: GovChatServer, user: User, room_id: str, event_type: str, 
     return server.client_api("PUT", f"/rooms/{room_id}/state/{event_type}/{key}", user.access_token, json=content)
 
 
+def redact_current_state(server: GovChatServer, user: User, room_id: str, event_type: str, key: str = "") -> Any:
+    """Redact the room's current `event_type`/`key` state event (which strips its content)."""
+    state = server.client_api("GET", f"/rooms/{quote(room_id)}/state", user.access_token).json()
+    event_id = next(ev["event_id"] for ev in state if ev["type"] == event_type and ev["state_key"] == key)
+    return server.client_api("PUT", f"/rooms/{quote(room_id)}/redact/{quote(event_id)}/{uuid.uuid4().hex}", user.access_token, json={})
+
+
 def channel_list(server: GovChatServer, admin: User) -> list[dict[str, Any]]:
     return list(server.request("GET", CHANNELS_API, admin.access_token).json()["channels"])
 
@@ -133,6 +140,11 @@ SETTINGS_ACTIONS: dict[str, Action] = {
     "history visibility": lambda s, u, c: put_state(s, u, c["room_id"], "m.room.history_visibility", {"history_visibility": "joined"}),
     "aliases": lambda s, u, c: put_state(s, u, c["room_id"], "m.room.canonical_alias", {"alias": None}),
     "channel marker": lambda s, u, c: put_state(s, u, c["room_id"], "my.gov.govchat.channel", {"owners": [u.user_id]}),
+    # Redactions of current state: Synapse's event rules are given only the members an event is about, so the
+    # member whose join is redacted must be among them (the owner has the redact level Synapse asks for).
+    "redaction of the channel marker": lambda s, u, c: redact_current_state(s, u, c["room_id"], "my.gov.govchat.channel"),
+    "redaction of the power levels": lambda s, u, c: redact_current_state(s, u, c["room_id"], "m.room.power_levels"),
+    "redaction of a member's join": lambda s, u, c: redact_current_state(s, u, c["room_id"], "m.room.member", c["member"].user_id),
 }
 
 
