@@ -285,8 +285,12 @@ class InfoScale:
     def fill_to(self, members: int) -> None:
         """INFO grown to `members` besides the owner (and the admin on GovChat)."""
         target = members - self.extra_members
-        with ThreadPoolExecutor(FILL_THREADS) as pool:
+        pool = ThreadPoolExecutor(FILL_THREADS)
+        try:
             list(pool.map(self.fill_user, range(self.filled, target)))
+        finally:
+            # On Ctrl-C, SIGTERM or a failed request, the queued registrations are dropped, not sent first.
+            pool.shutdown(cancel_futures=True)
         added, self.filled = target - self.filled, target
         self.wait_for_members(members + 1, JOIN_DEADLINE_SECONDS + added * FILL_SECONDS_PER_USER)
 

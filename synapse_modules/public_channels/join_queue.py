@@ -46,6 +46,13 @@ class InfoJoinQueue:
 
         return list(await self._api.run_db_interaction("govchat_info_join_queue_due", select))
 
+    async def due_now(self, user_id: str, now_ms: int) -> None:
+        """Bring a queued join forward to the next drain (its registering process is busy joining others)."""
+        await self._api.run_db_interaction(
+            "govchat_info_join_queue_due_now",
+            lambda txn: txn.execute("UPDATE govchat_info_joins SET next_attempt_ts = ? WHERE user_id = ? AND attempts = 0", (now_ms, user_id)),
+        )
+
     async def done(self, user_id: str) -> None:
         await self._api.run_db_interaction(
             "govchat_info_join_queue_done", lambda txn: txn.execute("DELETE FROM govchat_info_joins WHERE user_id = ?", (user_id,))

@@ -114,8 +114,9 @@ class PublicChannels:
             await self.service.queue_info_join(user_id)
         except Exception:
             logger.exception("Could not queue the INFO join of %s; the periodic sweep will join them", user_id)
-        # Tried at once in the background: joining a room of many thousands must not slow registration down.
-        self._api.run_as_background_process("govchat_join_info", self.service.join_info, user_id)
+        # Tried at once in the background (joining a room of many thousands must not slow registration down),
+        # unless this process is joining someone else: then the queue's drain joins the user.
+        self._api.run_as_background_process("govchat_join_info", self.service.join_info_unless_busy, user_id)
 
     async def _drain_info_joins(self) -> None:
         try:

@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -94,6 +95,14 @@ def test_member_cannot_post_in_info(govchat: GovChatServer) -> None:
     user = govchat.register_plain_user()
     info = in_info(govchat, user)
     assert send(govchat, user, info, "m.room.message", {"msgtype": "m.text", "body": "hai"}).status_code == 403
+
+
+def test_a_burst_of_registrations_joins_every_user_to_info(govchat: GovChatServer) -> None:
+    # Registrations at the same moment: each process joins one user to INFO at a time and leaves the others
+    # to the queue's drain, so every one of them must still end up in INFO, soon.
+    with ThreadPoolExecutor(12) as pool:
+        users = list(pool.map(lambda _: govchat.register_plain_user(), range(12)))
+    assert len({in_info(govchat, user, timeout=60) for user in users}) == 1
 
 
 # --- who may do what in a channel -------------------------------------------------------
