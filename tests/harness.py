@@ -168,10 +168,10 @@ class GovChatServer:
             stderr=subprocess.STDOUT,
         )
         self._wait_until_ready()
-        if self.uses_workers:
-            link = self.data_dir / "postgres"
-            if link.is_symlink() and Path(os.readlink(link)).parent == ROOT_CLUSTERS:
-                CLUSTERS_TO_REMOVE.add(Path(os.readlink(link)))
+        # Any server on GovChat's own PostgreSQL (the worker layout, or a single process told to use it).
+        link = self.data_dir / "postgres"
+        if link.is_symlink() and Path(os.readlink(link)).parent == ROOT_CLUSTERS:
+            CLUSTERS_TO_REMOVE.add(Path(os.readlink(link)))
 
     def synapse_metrics_ports(self) -> list[int]:
         """The metrics port of every Synapse process (one, or one per process of the worker layout)."""
